@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.conf import settings
+from django.utils.module_loading import import_module
+
+
+class DashboardConfig(AppConfig):
+    name = "dashboard"
+    verbose_name = "Hashwatch"
+
+    def ready(self) -> None:
+        # Extra source kinds from other packages register themselves on import.
+        for module in settings.HASHWATCH_PLUGINS:
+            import_module(module)

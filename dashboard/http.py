@@ -1,0 +1,205 @@
+"""The only module that talks to the outside world over HTTP.
+
+Every client gets an `HttpClient`: default timeouts, a User-Agent, bounded retries with
+backoff and jitter that honour `Retry-After`, and one error type. Error messages name the
+host and path but never the query string, because some upstreams take keys as parameters.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from dashboard import __version__
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"Hashwatch/{__version__} (self-hosted mining dashboard)"
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+
+
+class UpstreamError(Exception):
+    """An upstream call failed. `permanent` errors will not heal by retrying (bad key,
+    documented fatal code); the rest are transient (outage, timeout, rate limit).
+
+    The message is shown to users as is: it must never contain a credential.
+    """
+
+    reason = "upstream"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        status: int | None = None,
+        retry_after: float | None = None,
+        reason: str | None = None,
+    ):
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.status = status
+        self.retry_after = retry_after
+        if reason:
+            self.reason = reason
+
+
+class CredentialsRejected(UpstreamError):
+    reason = "credentials"
+
+    def __init__(self, message: str, **kwargs: Any):
+        kwargs.setdefault("permanent", True)
+        super().__init__(message, **kwargs)
+
+
+class SchemaError(UpstreamError):
+    """The upstream answered, but not in the documented shape (malformed JSON, missing field)."""
+
+    reason = "schema"
+
+
+def where(url: str) -> str:
+    """host/path of a URL, without scheme and query: safe to show and to log."""
+    parts = urlsplit(url)
+    return f"{parts.netloc}{parts.path}"
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - (now if now is not None else time.time()))
+
+
+@dataclass(frozen=True)
+class Response:
+    url: str
+    status: int
+    headers: Mapping[str, str]
+    text: str
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.text)
+        except ValueError:
+            content_type = self.headers.get("Content-Type", "no content type")
+            raise SchemaError(
+                f"{where(self.url)} answered with something that is not JSON "
+                f"({content_type}, {len(self.text)} bytes)"
+            ) from None
+
+
+class HttpClient:
+    def __init__(
+        self,
+        *,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        retries: int = 2,
+        backoff: float = 0.5,
+        max_retry_after: float = 20.0,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.max_retry_after = max_retry_after
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.sleep = sleep
+        self.request_count = 0
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        accept: frozenset[int] | set[int] = frozenset(),
+    ) -> Response:
+        """Send a request, retrying what may heal. Statuses in `accept` are returned to the
+        caller (for upstreams that explain errors in the body); other 4xx raise at once."""
+        attempt = 0
+        while True:
+            attempt += 1
+            self.request_count += 1
+            try:
+                raw = self.session.request(
+                    method, url, params=params, headers=headers, json=json_body,
+                    timeout=self.timeout,
+                )
+            except requests.Timeout:
+                error = UpstreamError(f"{where(url)} did not answer in time", reason="timeout")
+            except requests.ConnectionError:
+                error = UpstreamError(f"could not connect to {where(url)}", reason="unreachable")
+            except requests.RequestException as exc:
+                error = UpstreamError(f"request to {where(url)} failed ({type(exc).__name__})")
+            else:
+                response = Response(url, raw.status_code, raw.headers, raw.text)
+                if raw.status_code < 400 or raw.status_code in accept:
+                    return response
+                error = status_error(response)
+            if error.permanent or attempt > self.retries:
+                if attempt > 1:
+                    error.message += f" (after {attempt} attempts)"
+                    error.args = (error.message,)
+                raise error
+            delay = self.backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
+            if error.retry_after is not None:
+                if error.retry_after > self.max_retry_after:
+                    raise error  # the poll scheduler waits that long instead of this worker
+                delay = max(delay, error.retry_after)
+            log.info("retrying %s in %.1fs: %s", where(url), delay, error.message)
+            self.sleep(delay)
+
+    def get_json(self, url: str, **kwargs: Any) -> Any:
+        return self.request("GET", url, **kwargs).json()
+
+
+def status_error(response: Response) -> UpstreamError:
+    status, place = response.status, where(response.url)
+    if status == 429:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        wait = f"; it asks to wait {retry_after:.0f} s" if retry_after is not None else ""
+        return UpstreamError(
+            f"{place} is rate limiting us (HTTP 429{wait})",
+            status=status, retry_after=retry_after, reason="rate_limited",
+        )
+    if status in (401, 403):
+        return CredentialsRejected(
+            f"{place} rejected the credentials (HTTP {status}); check the key and its permissions",
+            status=status,
+        )
+    if status == 404:
+        return UpstreamError(
+            f"{place} does not exist (HTTP 404); check the source's base URL",
+            permanent=True, status=status, reason="not_found",
+        )
+    if status in RETRY_STATUSES or status >= 500:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        return UpstreamError(
+            f"{place} is failing (HTTP {status})",
+            status=status, retry_after=retry_after, reason="unavailable",
+        )
+    return UpstreamError(
+        f"{place} refused the request (HTTP {status})",
+        permanent=status != 408, status=status, reason="rejected",
+    )

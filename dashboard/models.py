@@ -1,0 +1,231 @@
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.utils import timezone
+
+from dashboard.crypto import EncryptedJSONField
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=50, unique=True)
+    timezone = models.CharField(
+        max_length=64, default="UTC", help_text="Used for display and for what 'today' means."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    VIEWER = "viewer", "Viewer"
+
+
+ROLE_RANK = {Role.VIEWER: 0, Role.ADMIN: 1, Role.OWNER: 2}
+
+
+class Membership(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="membership_team_user_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+    def has_role(self, role: str) -> bool:
+        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(role)]
+
+    @property
+    def can_manage_sources(self) -> bool:
+        return self.has_role(Role.ADMIN)
+
+
+class Health(models.TextChoices):
+    OK = "ok", "OK"
+    ERROR = "error", "Error"
+    STALE = "stale", "Stale"
+    DISABLED = "disabled", "Disabled"
+
+
+class Source(models.Model):
+    """One upstream account (or public feed) of a team, polled on its own schedule."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="sources")
+    kind = models.CharField(max_length=32)
+    label = models.CharField(max_length=100)
+    base_url = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Leave empty for the provider's documented address.",
+    )
+    options = models.JSONField(default=dict, blank=True)
+    credentials = EncryptedJSONField(blank=True, default="")
+    credentials_changed_at = models.DateTimeField(null=True, blank=True)
+    enabled = models.BooleanField(default=True)
+    interval = models.PositiveIntegerField(
+        default=60, validators=[MinValueValidator(15)], help_text="Seconds between polls."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Poll state, written only by dashboard.polling.
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_poll_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    # A permanent error (rejected key, documented fatal code) stops automatic polls until
+    # somebody edits the source; retrying a wrong key only gets an account locked.
+    error_is_permanent = models.BooleanField(default=False)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    last_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["label", "id"]
+        indexes = [models.Index(fields=["enabled", "next_poll_at"], name="source_due_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "label"], name="source_team_label_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def kind_spec(self) -> Any:
+        from dashboard.sources import get_kind
+
+        return get_kind(self.kind)
+
+    @property
+    def kind_label(self) -> str:
+        from dashboard.sources import REGISTRY
+
+        spec = REGISTRY.get(self.kind)
+        return spec.label if spec else self.kind
+
+    @property
+    def effective_base_url(self) -> str:
+        return (self.base_url or self.kind_spec.default_base_url(self.options)).rstrip("/")
+
+    @property
+    def stale_after(self) -> timedelta:
+        return timedelta(seconds=self.interval * 2.5)
+
+    def health(self, now: Any = None) -> Health:
+        now = now or timezone.now()
+        if not self.enabled:
+            return Health.DISABLED
+        if self.last_error_at and (
+            not self.last_success_at or self.last_error_at >= self.last_success_at
+        ):
+            return Health.ERROR
+        reference = self.last_success_at or self.created_at
+        if self.last_success_at is None or now - reference > self.stale_after:
+            return Health.STALE
+        return Health.OK
+
+    @property
+    def status(self) -> str:
+        return self.health().value
+
+
+class PollRun(models.Model):
+    class Outcome(models.TextChoices):
+        OK = "ok", "OK"
+        TRANSIENT = "transient", "Temporary error"
+        PERMANENT = "permanent", "Permanent error"
+        SCHEMA = "schema", "Unexpected answer"
+        INTERNAL = "internal", "Internal error"
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="poll_runs")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    message = models.TextField(blank=True)
+    rows = models.JSONField(default=dict, blank=True)
+    trigger = models.CharField(max_length=20, default="schedule")
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["source", "-started_at"], name="pollrun_source_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.source} at {self.started_at:%Y-%m-%d %H:%M:%S}: {self.outcome}"
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == self.Outcome.OK
+
+    @property
+    def row_total(self) -> int:
+        return sum(v for v in self.rows.values() if isinstance(v, int))
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A bearer token for /api/v1/, scoped to one team; only its hash is stored."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, help_text="First characters, to recognise it.")
+    token_hash = models.CharField(max_length=64, unique=True)
+    read_only = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class AuditEvent(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="audit_events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    actor_label = models.CharField(max_length=150, blank=True, help_text="Who, kept if deleted.")
+    action = models.CharField(
+        max_length=50, validators=[RegexValidator(r"^[a-z_.]+$")], db_index=True
+    )
+    target = models.CharField(max_length=200, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["team", "-created_at"], name="audit_team_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.actor_label or 'system'} {self.action} {self.target}"

@@ -1,0 +1,147 @@
+"""The source registry: what each upstream kind needs and which code serves it.
+
+Forms, the admin, the CLI and the poller all read this, so adding a kind is one entry here
+plus its client and ingest modules; no form code. Client and ingest are dotted paths,
+imported on first use, so loading the registry never imports every upstream's code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any, Protocol
+
+from django.utils.module_loading import import_string
+
+from dashboard.http import HttpClient
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    required: bool = True
+    help: str = ""
+    choices: tuple[str, ...] = ()
+    default: str = ""
+
+
+@dataclass(frozen=True)
+class PollContext:
+    """Everything a client may know about the source it fetches for."""
+
+    base_url: str
+    credentials: Mapping[str, str]
+    options: Mapping[str, str]
+    http: HttpClient
+    now: datetime
+    last_success_at: datetime | None = None
+
+
+class Client(Protocol):
+    def __init__(self, ctx: PollContext) -> None: ...
+
+    def fetch(self) -> Any:
+        """Call the upstream and return normalized data for the kind's ingest function."""
+
+
+Ingest = Callable[..., Mapping[str, int]]
+
+
+@dataclass(frozen=True)
+class SourceKind:
+    kind: str
+    label: str
+    category: str  # "pool" or "exchange"
+    client_path: str
+    ingest_path: str
+    base_url: str  # may name options in braces, e.g. https://{region}-pool.api.btc.com
+    # Alternatives: a source fills every required field of one set (e.g. key + secret, or an
+    # observer key). A kind whose public data needs no key has an empty set among them.
+    credential_sets: tuple[tuple[Field, ...], ...] = ((),)
+    options: tuple[Field, ...] = ()
+    default_interval: int = 60
+    docs: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def credential_fields(self) -> tuple[Field, ...]:
+        seen: dict[str, Field] = {}
+        for fields in self.credential_sets:
+            for item in fields:
+                seen.setdefault(item.name, item)
+        return tuple(seen.values())
+
+    def default_options(self) -> dict[str, str]:
+        return {item.name: item.default for item in self.options if item.default}
+
+    def default_base_url(self, options: Mapping[str, Any]) -> str:
+        return self.base_url.format(**{**self.default_options(), **options})
+
+    def option_problems(self, options: Mapping[str, Any]) -> list[str]:
+        known = {item.name: item for item in self.options}
+        problems = []
+        for name, value in options.items():
+            if name not in known:
+                names = ", ".join(known) or "none"
+                problems.append(f"unknown option {name!r} for {self.label} (known: {names})")
+            elif known[name].choices and str(value) not in known[name].choices:
+                choices = ", ".join(known[name].choices)
+                problems.append(f"option {name} must be one of {choices} (got {value!r})")
+        for item in self.options:
+            if item.required and not options.get(item.name) and not item.default:
+                problems.append(f"option {item.name} is required ({item.label})")
+        return problems
+
+    def credential_problems(self, credentials: Mapping[str, str]) -> list[str]:
+        known = {item.name for item in self.credential_fields}
+        problems = [
+            f"unknown credential {name!r} for {self.label} (known: {', '.join(sorted(known))})"
+            for name in credentials
+            if name not in known
+        ]
+        if not any(
+            all(credentials.get(item.name) for item in fields if item.required)
+            for fields in self.credential_sets
+        ):
+            problems.append(f"{self.label} needs {self.describe_credentials()}")
+        return problems
+
+    def describe_credentials(self) -> str:
+        def one(fields: tuple[Field, ...]) -> str:
+            names = [item.name for item in fields if item.required]
+            return " and ".join(names) if names else "nothing"
+
+        return " or ".join(one(fields) for fields in self.credential_sets)
+
+    def load_client(self) -> type[Client]:
+        return import_string(self.client_path)  # type: ignore[no-any-return]
+
+    def load_ingest(self) -> Ingest:
+        return import_string(self.ingest_path)  # type: ignore[no-any-return]
+
+
+class UnknownKind(KeyError):
+    def __str__(self) -> str:
+        return f"unknown source kind {self.args[0]!r}; known kinds: {', '.join(sorted(REGISTRY))}"
+
+
+REGISTRY: dict[str, SourceKind] = {}
+
+
+def register(spec: SourceKind) -> SourceKind:
+    REGISTRY[spec.kind] = spec
+    return spec
+
+
+def get_kind(kind: str) -> SourceKind:
+    try:
+        return REGISTRY[kind]
+    except KeyError:
+        raise UnknownKind(kind) from None
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    return [(spec.kind, spec.label) for spec in REGISTRY.values()]

@@ -1,0 +1,76 @@
+"""Formatting shared by every page: relative times with the exact one on hover, durations,
+health badges."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+register = template.Library()
+
+HEALTH_WORDS = {
+    "ok": "OK",
+    "error": "Error",
+    "stale": "Stale",
+    "disabled": "Disabled",
+}
+
+
+def relative(moment: datetime, now: datetime) -> str:
+    seconds = int((now - moment).total_seconds())
+    future = seconds < 0
+    seconds = abs(seconds)
+    if seconds < 45:
+        text = "just now" if not future else "in a moment"
+        return text
+    for size, unit in ((86400 * 365, "y"), (86400, "d"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            amount = round(seconds / size) if size == 60 else seconds // size
+            text = f"{amount} {unit}"
+            break
+    return f"in {text}" if future else f"{text} ago"
+
+
+@register.simple_tag(takes_context=True)
+def timeago(context: template.Context, moment: datetime | None, empty: str = "never") -> SafeString:
+    """<time> with "3 min ago" as text and the exact time, in the team's zone, on hover."""
+    if moment is None:
+        return format_html('<span class="muted">{}</span>', empty)
+    team = context.get("team")
+    zone = ZoneInfo(team.timezone) if team else timezone.utc
+    local = moment.astimezone(zone)
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        moment.isoformat(), local.strftime("%Y-%m-%d %H:%M:%S %Z"), relative(moment, timezone.now()),
+    )
+
+
+@register.filter
+def duration_ms(value: int | None) -> str:
+    if value is None:
+        return "—"
+    if value < 1000:
+        return f"{value} ms"
+    if value < 60_000:
+        return f"{value / 1000:.1f} s"
+    return f"{value // 60_000} min {value % 60_000 // 1000} s"
+
+
+@register.filter
+def seconds_human(value: int) -> str:
+    if value % 3600 == 0:
+        return f"{value // 3600} h"
+    if value % 60 == 0:
+        return f"{value // 60} min"
+    return f"{value} s"
+
+
+@register.simple_tag
+def health_badge(health: str) -> SafeString:
+    value = getattr(health, "value", health)
+    return format_html('<span class="badge badge-{}">{}</span>', value, HEALTH_WORDS.get(value, value))

@@ -1,0 +1,25 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from dashboard import api, views
+
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("sources/", views.sources, name="sources"),
+    path("sources/<int:pk>/", views.source_detail, name="source_detail"),
+    path("sources/<int:pk>/poll/", views.source_poll_now, name="source_poll_now"),
+    path("team/switch/", views.team_switch, name="team_switch"),
+    path("settings/", views.settings_team, name="settings_team"),
+    path("settings/sources/", views.settings_sources, name="settings_sources"),
+    path("settings/sources/new/", views.source_add_choose, name="source_add_choose"),
+    path("settings/sources/new/<slug:kind>/", views.source_add, name="source_add"),
+    path("settings/sources/<int:pk>/edit/", views.source_edit, name="source_edit"),
+    path("settings/sources/<int:pk>/toggle/", views.source_toggle, name="source_toggle"),
+    path("settings/sources/<int:pk>/delete/", views.source_delete, name="source_delete"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True),
+         name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/v1/sources", api.sources, name="api_sources"),
+    path("admin/", admin.site.urls),
+]

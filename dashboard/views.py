@@ -1,0 +1,185 @@
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from dashboard import services
+from dashboard.audit import audit_record
+from dashboard.forms import SourceForm
+from dashboard.models import Membership, Role, Team
+from dashboard.selectors import source_runs_recent, team_health_summary, team_source_get
+from dashboard.sources import REGISTRY, UnknownKind, get_kind
+from dashboard.tasks import poll_source
+from dashboard.teams import SESSION_TEAM_KEY, team_view
+
+
+def next_url(request: HttpRequest, default: str) -> str:
+    """Where a form asked to go back to, if that is a page of this site."""
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
+
+
+def page(request: HttpRequest, template: str, context: dict, fragment: str = "") -> HttpResponse:
+    """The whole page, or only `fragment` when HTMX asks for it."""
+    if fragment and request.htmx and not request.htmx.boosted:  # type: ignore[attr-defined]
+        return render(request, f"{template}#{fragment}", context)
+    return render(request, template, context)
+
+
+@team_view()
+def overview(request: HttpRequest) -> HttpResponse:
+    summary = team_health_summary(team=request.team)  # type: ignore[attr-defined]
+    return page(request, "dashboard/overview.html", {"summary": summary}, "source-tiles")
+
+
+@team_view()
+def sources(request: HttpRequest) -> HttpResponse:
+    summary = team_health_summary(team=request.team)  # type: ignore[attr-defined]
+    return page(request, "dashboard/sources.html", {"summary": summary}, "sources-table")
+
+
+@team_view()
+def source_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    source = team_source_get(team=request.team, pk=pk)  # type: ignore[attr-defined]
+    context = {"source": source, "health": source.health(), "runs": source_runs_recent(source=source)}
+    return page(request, "dashboard/source_detail.html", context, "source-status")
+
+
+@require_POST
+@team_view(Role.ADMIN)
+def source_poll_now(request: HttpRequest, pk: int) -> HttpResponse:
+    source = team_source_get(team=request.team, pk=pk)  # type: ignore[attr-defined]
+    poll_source.delay(source.pk, trigger="manual")
+    audit_record(team=source.team, actor=request.user, action="source.poll_requested",
+                 target=source.label, detail={"source_id": source.pk}, request=request)
+    messages.info(request, f"A poll of {source.label} is queued; its result appears here shortly.")
+    return redirect(next_url(request, reverse("source_detail", args=[source.pk])))
+
+
+@require_POST
+def team_switch(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect("login")
+    membership = get_object_or_404(Membership, user=request.user, team_id=request.POST.get("team"))
+    request.session[SESSION_TEAM_KEY] = membership.team_id
+    return redirect("overview")
+
+
+class TeamForm(forms.ModelForm):
+    timezone = forms.ChoiceField(
+        choices=[(name, name) for name in sorted(available_timezones())],
+        help_text="Dates, charts and 'today' follow this time zone.",
+    )
+
+    class Meta:
+        model = Team
+        fields = ["name", "timezone"]
+
+
+@team_view()
+def settings_team(request: HttpRequest) -> HttpResponse:
+    team, membership = request.team, request.membership  # type: ignore[attr-defined]
+    form = TeamForm(request.POST or None, instance=team)
+    if request.method == "POST":
+        if not membership.has_role(Role.OWNER):
+            raise PermissionDenied("Only owners change the team's settings.")
+        if form.is_valid():
+            form.save()
+            audit_record(team=team, actor=request.user, action="team.edited",
+                         target=team.name, detail={"fields": form.changed_data}, request=request)
+            messages.success(request, "Team settings saved.")
+            return redirect("settings_team")
+    members = team.memberships.select_related("user").order_by("role", "user__username")
+    return render(request, "dashboard/settings_team.html", {"form": form, "members": members})
+
+
+@team_view(Role.ADMIN)
+def settings_sources(request: HttpRequest) -> HttpResponse:
+    summary = team_health_summary(team=request.team)  # type: ignore[attr-defined]
+    return render(request, "dashboard/settings_sources.html", {"summary": summary})
+
+
+@team_view(Role.ADMIN)
+def source_add_choose(request: HttpRequest) -> HttpResponse:
+    kinds = sorted(REGISTRY.values(), key=lambda spec: (spec.category, spec.label))
+    return render(request, "dashboard/source_add_choose.html", {"kinds": kinds})
+
+
+@team_view(Role.ADMIN)
+def source_add(request: HttpRequest, kind: str) -> HttpResponse:
+    try:
+        spec = get_kind(kind)
+    except UnknownKind:
+        raise Http404(f"No source kind {kind!r}.") from None
+    form = SourceForm(request.POST or None, spec=spec)
+    if request.method == "POST" and form.is_valid():
+        try:
+            source = services.source_create(
+                team=request.team, kind=kind,  # type: ignore[attr-defined]
+                label=form.cleaned_data["label"], base_url=form.cleaned_data["base_url"],
+                interval=form.cleaned_data["interval"], enabled=form.cleaned_data["enabled"],
+                options=form.option_values(), credentials=form.credential_values(),
+                actor=request.user, request=request,
+            )
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            if source.enabled:
+                poll_source.delay(source.pk, trigger="created")
+            messages.success(request, f"{source.label} added; its first poll is on its way.")
+            return redirect("source_detail", pk=source.pk)
+    return render(request, "dashboard/source_form.html", {"form": form, "spec": spec})
+
+
+@team_view(Role.ADMIN)
+def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    source = team_source_get(team=request.team, pk=pk)  # type: ignore[attr-defined]
+    spec = get_kind(source.kind)
+    form = SourceForm(request.POST or None, spec=spec, source=source)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.source_update(
+                source=source, label=form.cleaned_data["label"],
+                base_url=form.cleaned_data["base_url"], interval=form.cleaned_data["interval"],
+                enabled=form.cleaned_data["enabled"], options=form.option_values(),
+                new_credentials=form.credential_values(), actor=request.user, request=request,
+            )
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"{source.label} saved.")
+            return redirect("source_detail", pk=source.pk)
+    return render(request, "dashboard/source_form.html",
+                  {"form": form, "spec": spec, "source": source})
+
+
+@require_POST
+@team_view(Role.ADMIN)
+def source_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    source = team_source_get(team=request.team, pk=pk)  # type: ignore[attr-defined]
+    services.source_set_enabled(source=source, enabled=not source.enabled, actor=request.user,
+                                request=request)
+    state = "enabled" if source.enabled else "disabled; its data is kept"
+    messages.success(request, f"{source.label} {state}.")
+    return redirect(next_url(request, reverse("settings_sources")))
+
+
+@team_view(Role.ADMIN)
+def source_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    source = team_source_get(team=request.team, pk=pk)  # type: ignore[attr-defined]
+    if request.method == "POST":
+        label = source.label
+        services.source_delete(source=source, actor=request.user, request=request)
+        messages.success(request, f"{label} and all its data were deleted.")
+        return redirect("settings_sources")
+    return render(request, "dashboard/source_delete.html", {"source": source})

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from dashboard.models import Membership, Role, Source, Team
+from dashboard.services import source_create
+from tests import fakes  # noqa: F401  (registers the "fake" kind)
+
+PASSWORD = "correct-horse-battery-staple"
+SECRET = "sk_live_9f8e7d6c5b4a3210"
+
+
+@pytest.fixture(autouse=True)
+def _fast_http(settings: pytest.FixtureRequest) -> None:
+    settings.HTTP_BACKOFF_SECONDS = 0  # type: ignore[attr-defined]
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def team(db: None) -> Team:
+    return Team.objects.create(name="Alice Mining", slug="alice-mining")
+
+
+@pytest.fixture
+def other_team(db: None) -> Team:
+    return Team.objects.create(name="Charlie Hashing", slug="charlie-hashing")
+
+
+def member(username: str, team: Team, role: str) -> User:
+    user = User.objects.create_user(username, f"{username}@example.com", PASSWORD)
+    Membership.objects.create(team=team, user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def alice(team: Team) -> User:
+    return member("alice", team, Role.OWNER)
+
+
+@pytest.fixture
+def bob(team: Team) -> User:
+    return member("bob", team, Role.VIEWER)
+
+
+@pytest.fixture
+def carol(team: Team) -> User:
+    return member("carol", team, Role.ADMIN)
+
+
+@pytest.fixture
+def charlie(other_team: Team) -> User:
+    return member("charlie", other_team, Role.OWNER)
+
+
+def client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def source(team: Team) -> Source:
+    return source_create(team=team, kind="fake", label="Main farm",
+                         credentials={"api_key": SECRET})
+
+
+@pytest.fixture
+def charlie_source(other_team: Team) -> Source:
+    return source_create(team=other_team, kind="fake", label="Charlie's farm",
+                         credentials={"api_key": "sk_other_team_key"})
+
+
+@pytest.fixture
+def all_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    caplog.set_level(logging.DEBUG)
+    yield caplog

@@ -1,0 +1,119 @@
+"""The access matrix: every page and endpoint, for owner, viewer, outsider and anonymous."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from dashboard.models import Source
+from tests.conftest import client_for
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    method: str
+    path: str  # "{id}" is the team's source
+    writes: bool = False
+    api: bool = False
+
+    def url(self, source: Source) -> str:
+        return self.path.format(id=source.pk)
+
+    @property
+    def object_scoped(self) -> bool:
+        return "{id}" in self.path
+
+
+ENDPOINTS = [
+    Endpoint("overview", "get", "/"),
+    Endpoint("sources", "get", "/sources/"),
+    Endpoint("source detail", "get", "/sources/{id}/"),
+    Endpoint("poll now", "post", "/sources/{id}/poll/", writes=True),
+    Endpoint("team settings", "get", "/settings/"),
+    Endpoint("team settings save", "post", "/settings/", writes=True),
+    Endpoint("sources settings", "get", "/settings/sources/", writes=True),
+    Endpoint("add source: choose", "get", "/settings/sources/new/", writes=True),
+    Endpoint("add source: form", "get", "/settings/sources/new/fake/", writes=True),
+    Endpoint("add source: save", "post", "/settings/sources/new/fake/", writes=True),
+    Endpoint("edit source", "get", "/settings/sources/{id}/edit/", writes=True),
+    Endpoint("edit source: save", "post", "/settings/sources/{id}/edit/", writes=True),
+    Endpoint("toggle source", "post", "/settings/sources/{id}/toggle/", writes=True),
+    Endpoint("delete source", "get", "/settings/sources/{id}/delete/", writes=True),
+    Endpoint("delete source: confirm", "post", "/settings/sources/{id}/delete/", writes=True),
+    Endpoint("api sources", "get", "/api/v1/sources", api=True),
+]
+IDS = [e.name for e in ENDPOINTS]
+
+
+def call(client: Client, endpoint: Endpoint, source: Source) -> int:
+    response = getattr(client, endpoint.method)(endpoint.url(source))
+    return response.status_code
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=IDS)
+def test_anonymous_is_sent_to_login_or_gets_401(endpoint: Endpoint, source: Source) -> None:
+    response = getattr(Client(), endpoint.method)(endpoint.url(source))
+    if endpoint.api:
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"].startswith("Bearer")
+    else:
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=IDS)
+def test_owner_may_use_everything(endpoint: Endpoint, alice, source: Source) -> None:
+    assert call(client_for(alice), endpoint, source) in {200, 302}
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=IDS)
+def test_viewer_reads_but_gets_403_on_writes(endpoint: Endpoint, bob, source: Source) -> None:
+    status = call(client_for(bob), endpoint, source)
+    assert status == (403 if endpoint.writes else 200)
+    assert Source.objects.filter(pk=source.pk, enabled=True).exists()
+
+
+@pytest.mark.parametrize("endpoint", [e for e in ENDPOINTS if e.object_scoped],
+                         ids=[e.name for e in ENDPOINTS if e.object_scoped])
+def test_outsider_gets_404_for_another_teams_objects(
+    endpoint: Endpoint, charlie, alice, source: Source
+) -> None:
+    assert call(client_for(charlie), endpoint, source) == 404
+    assert Source.objects.filter(pk=source.pk, enabled=True).exists()
+
+
+def test_outsider_does_not_see_other_teams_sources_in_lists(charlie, source: Source,
+                                                            charlie_source: Source) -> None:
+    client = client_for(charlie)
+    for path in ("/", "/sources/", "/settings/sources/"):
+        body = client.get(path).content.decode()
+        assert "Charlie&#x27;s farm" in body or "Charlie's farm" in body
+        assert source.label not in body
+    api = client.get("/api/v1/sources").json()
+    assert [s["id"] for s in api["sources"]] == [charlie_source.pk]
+
+
+def test_user_without_team_is_told_what_to_do(db, django_user_model) -> None:
+    loner = django_user_model.objects.create_user("loner", password="x-very-long-password")
+    response = client_for(loner).get("/")
+    assert response.status_code == 403
+    assert b"not in a team yet" in response.content
+
+
+def test_team_switcher_only_switches_to_own_teams(alice, other_team, source) -> None:
+    client = client_for(alice)
+    assert client.post("/team/switch/", {"team": other_team.pk}).status_code == 404
+
+
+def test_team_switcher_changes_the_current_team(alice, other_team, charlie_source) -> None:
+    from dashboard.models import Membership
+
+    Membership.objects.create(team=other_team, user=alice, role="viewer")
+    client = client_for(alice)
+    client.post("/team/switch/", {"team": other_team.pk})
+    assert charlie_source.label in client.get("/sources/").content.decode().replace("&#x27;", "'")
+    assert client.get(f"/sources/{charlie_source.pk}/poll/").status_code == 405
+    assert client.post(f"/sources/{charlie_source.pk}/poll/").status_code == 403
