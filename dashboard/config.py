@@ -146,7 +146,18 @@ def parse_database_url(url: str) -> dict[str, Any]:
         if not path or path == "/":
             raise ValueError("a sqlite URL needs a file path, e.g. sqlite:///var/hashwatch.sqlite3")
         # sqlite:///var/x.db is relative ("var/x.db"), sqlite:////srv/x.db is absolute.
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path[1:]}
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": path[1:],
+            # The quick start runs web, worker and beat on one file: WAL lets readers go on
+            # while a poll writes, and IMMEDIATE transactions wait for the lock instead of
+            # failing half-way with "database is locked".
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
     if parts.scheme not in {"postgres", "postgresql"}:
         raise ValueError(
             f"unsupported scheme {parts.scheme!r}; use postgres://USER:PASSWORD@HOST:5432/DBNAME"

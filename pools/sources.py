@@ -11,7 +11,7 @@ BTCCOM = register(SourceKind(
     base_url="https://{region}-pool.api.btc.com",
     credential_sets=((
         Field("access_key", "Access key",
-              help="From pool.btc.com, sub-account management page (an observer link's key works too)."),
+              help="On pool.btc.com, from the sub-account management page."),
         Field("puid", "PUID", help="The sub-account id shown beside the access key."),
     ),),
     options=(
@@ -19,5 +19,4 @@ BTCCOM = register(SourceKind(
               help="The BTC.com node that serves the sub-account."),
     ),
     default_interval=60,
-    docs="https://pool.btc.com",
 ))

@@ -23,16 +23,17 @@ HEALTH_WORDS = {
 
 def relative(moment: datetime, now: datetime) -> str:
     seconds = int((now - moment).total_seconds())
-    future = seconds < 0
-    seconds = abs(seconds)
+    future, seconds = seconds < 0, abs(seconds)
     if seconds < 45:
-        text = "just now" if not future else "in a moment"
-        return text
-    for size, unit in ((86400 * 365, "y"), (86400, "d"), (3600, "h"), (60, "min")):
-        if seconds >= size:
-            amount = round(seconds / size) if size == 60 else seconds // size
-            text = f"{amount} {unit}"
-            break
+        return "in a moment" if future else "just now"
+    if seconds < 3600:
+        text = f"{max(1, round(seconds / 60))} min"
+    elif seconds < 86400:
+        text = f"{seconds // 3600} h"
+    elif seconds < 86400 * 365:
+        text = f"{seconds // 86400} d"
+    else:
+        text = f"{seconds // (86400 * 365)} y"
     return f"in {text}" if future else f"{text} ago"
 
 

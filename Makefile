@@ -1,0 +1,43 @@
+# Hashwatch: `make demo` runs the whole app on this machine, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+# Test-only keys; real installs set their own (see README, "Configuration").
+TEST_SECRET_KEY := test-only-secret-key-not-for-production-0123456789
+TEST_FERNET_KEY := 2SnKqDOc4Fu6dNwhiGMHxrdVjJ7qqbvb0qFBEJPFWXg=
+
+.PHONY: demo test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "Hashwatch needs Python 3.11 or newer. Install it, or run: make PYTHON=python3.12 ..."; exit 1; }
+	@$(PYTHON) -m venv $(VENV) || { \
+	  echo "Could not create a virtualenv. On Debian/Ubuntu: sudo apt-get install python3-venv"; exit 1; }
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $@
+
+demo: $(VENV)/.installed
+	@$(PY) scripts/demo_env.py >/dev/null
+	@set -a; . var/demo.env; set +a; \
+	export DATABASE_URL="$${DATABASE_URL:-sqlite:///var/demo.sqlite3}"; \
+	if [ -z "$${REDIS_URL:-}" ]; then export CELERY_BROKER_URL=filesystem://; fi; \
+	exec $(PY) manage.py demo
+
+test: $(VENV)/.installed-test
+	@SECRET_KEY="$${SECRET_KEY:-$(TEST_SECRET_KEY)}" \
+	FIELD_ENCRYPTION_KEYS="$${FIELD_ENCRYPTION_KEYS:-$(TEST_FERNET_KEY)}" \
+	scripts/with-test-services.sh $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+	SECRET_KEY=$(TEST_SECRET_KEY) FIELD_ENCRYPTION_KEYS=$(TEST_FERNET_KEY) \
+	DATABASE_URL=sqlite:///var/lint.sqlite3 CELERY_BROKER_URL=memory:// $(VENV)/bin/mypy dashboard pools exchanges
+
+clean:
+	rm -rf $(VENV) var staticfiles test-artifacts

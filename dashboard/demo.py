@@ -1,0 +1,68 @@
+"""Demo mode: a team, a user and one source per simulated upstream account."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from dashboard.models import Membership, Role, Source, Team
+from dashboard.services import source_create
+
+DEMO_TEAM = "demo"
+DEMO_USER = "demo"
+
+
+@dataclass(frozen=True)
+class DemoSource:
+    kind: str
+    label: str
+    credentials: dict[str, str]
+    options: dict[str, Any]
+
+
+def demo_sources() -> list[DemoSource]:
+    from dashboard.simulator import btccom
+
+    return [
+        DemoSource("btccom", f"BTC.com · {account.user_name}",
+                   {"access_key": account.access_key, "puid": str(account.puid)}, {})
+        for account in btccom.ACCOUNTS
+    ]
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    password: str
+    team: Team
+    created_sources: int
+
+
+@transaction.atomic
+def demo_setup(*, simulator_url: str) -> DemoLogin:
+    """Idempotent: re-running points the demo sources at the simulator's current address
+    and gives the demo user a fresh password (it is printed, never stored in clear)."""
+    team, _ = Team.objects.get_or_create(slug=DEMO_TEAM, defaults={"name": "Demo Mining Co."})
+    user, _ = get_user_model().objects.get_or_create(username=DEMO_USER)
+    password = secrets.token_urlsafe(9)
+    user.set_password(password)
+    user.is_staff = user.is_superuser = True
+    user.save()
+    Membership.objects.get_or_create(team=team, user=user, defaults={"role": Role.OWNER})
+    created = 0
+    for spec in demo_sources():
+        base_url = f"{simulator_url}/{spec.kind}"
+        existing = Source.objects.filter(team=team, label=spec.label).first()
+        if existing:
+            Source.objects.filter(pk=existing.pk).update(
+                base_url=base_url, next_poll_at=None, error_is_permanent=False
+            )
+            continue
+        source_create(team=team, kind=spec.kind, label=spec.label, base_url=base_url,
+                      credentials=spec.credentials, options=spec.options, interval=60)
+        created += 1
+    return DemoLogin(DEMO_USER, password, team, created)
