@@ -1,0 +1,179 @@
+"""The production stack: docker-compose.yml and the Dockerfile start commands that exist.
+
+No container engine is involved: the files are parsed, and each command they run is traced to
+the module or file it starts. Nothing here imports the project or its settings.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import re
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+APP_SERVICES = ("migrate", "web", "worker", "beat")
+INTERPOLATION = re.compile(r"\$\{([A-Z][A-Z0-9_]*)[^}]*\}")
+
+
+@pytest.fixture(scope="module")
+def services() -> dict[str, Any]:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return compose["services"]
+
+
+def dockerfile() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined."""
+    text = re.sub(r"\\\n", " ", (ROOT / "Dockerfile").read_text())
+    instructions = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, arguments = line.partition(" ")
+            instructions.append((keyword.upper(), arguments.strip()))
+    return instructions
+
+
+def defines(path: Path, name: str, *, call: str | None = None) -> bool:
+    """Whether the module at path assigns name at top level (to a call of `call`, if given)."""
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == name for target in node.targets
+        ):
+            if call is None:
+                return True
+            value = node.value
+            if isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
+                return value.func.id == call
+    return False
+
+
+def major_version(image: str) -> str:
+    tag = image.partition(":")[2]
+    return re.split(r"[.-]", tag)[0]
+
+
+def test_app_services_share_one_definition(services: dict[str, Any]) -> None:
+    shared = ("build", "image", "env_file", "environment")
+    reference = {key: services["migrate"].get(key) for key in shared}
+    assert reference["build"] and reference["image"]
+    for name in APP_SERVICES:
+        assert {key: services[name].get(key) for key in shared} == reference, name
+
+
+def test_migrate_runs_once_with_djangos_migrate_command(services: dict[str, Any]) -> None:
+    migrate = services["migrate"]
+    assert migrate["command"][:3] == ["python", "manage.py", "migrate"]
+    assert "--noinput" in migrate["command"]
+    # Any restart policy but "no" would rerun it forever, and its dependants wait for it to end.
+    assert migrate["restart"] == "no"
+    assert (ROOT / "manage.py").is_file()
+    assert importlib.util.find_spec("django.core.management.commands.migrate") is not None
+
+
+@pytest.mark.parametrize("name", ["worker", "beat"])
+def test_celery_services_start_the_dashboard_app(services: dict[str, Any], name: str) -> None:
+    command = services[name]["command"]
+    assert command[:4] == ["celery", "-A", "dashboard", name]
+    # `celery -A dashboard` settles on the `app` attribute of dashboard/celery.py.
+    assert defines(ROOT / "dashboard" / "celery.py", "app", call="Celery")
+
+
+def test_beat_keeps_its_schedule_where_the_app_user_can_write(services: dict[str, Any]) -> None:
+    command = services["beat"]["command"]
+    assert command[command.index("--schedule") + 1].startswith("/tmp/")
+
+
+def test_web_serves_the_wsgi_app_from_the_image_command(services: dict[str, Any]) -> None:
+    assert "command" not in services["web"]
+    assert any(port.endswith(":8000") for port in services["web"]["ports"])
+    [cmd] = [json.loads(arguments) for keyword, arguments in dockerfile() if keyword == "CMD"]
+    assert cmd[0] == "gunicorn"
+    assert cmd[cmd.index("--bind") + 1] == "0.0.0.0:8000"
+    [target] = [arg for arg in cmd if re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", arg)]
+    module, _, attribute = target.partition(":")
+    assert module == "dashboard.wsgi"
+    assert defines(ROOT / "dashboard" / "wsgi.py", attribute)
+
+
+def test_stores_are_the_pinned_majors_with_healthchecks(services: dict[str, Any]) -> None:
+    assert services["postgres"]["image"].startswith("postgres:")
+    assert major_version(services["postgres"]["image"]) == "16"
+    assert services["redis"]["image"].startswith("redis:")
+    assert major_version(services["redis"]["image"]) == "7"
+    assert services["postgres"]["healthcheck"]["test"]
+    assert services["redis"]["healthcheck"]["test"]
+
+
+def test_app_services_wait_for_healthy_stores(services: dict[str, Any]) -> None:
+    for name in APP_SERVICES:
+        depends_on = services[name]["depends_on"]
+        for store in ("postgres", "redis"):
+            assert depends_on[store]["condition"] == "service_healthy", (name, store)
+
+
+@pytest.mark.parametrize("name", ["web", "worker", "beat"])
+def test_app_waits_for_migrations(services: dict[str, Any], name: str) -> None:
+    condition = services[name]["depends_on"]["migrate"]["condition"]
+    assert condition == "service_completed_successfully"
+
+
+def test_urls_point_at_the_bundled_services(services: dict[str, Any]) -> None:
+    environment = services["web"]["environment"]
+    postgres = services["postgres"]["environment"]
+    # Interpolations hold spaces and "?", which would derail URL parsing.
+    database = urlsplit(INTERPOLATION.sub("x", environment["DATABASE_URL"]))
+    assert database.hostname == "postgres"
+    assert database.username == postgres["POSTGRES_USER"]
+    assert database.path == "/" + postgres["POSTGRES_DB"]
+    assert urlsplit(environment["REDIS_URL"]).hostname == "redis"
+
+
+@pytest.mark.parametrize("name", ["SECRET_KEY", "FIELD_ENCRYPTION_KEYS"])
+def test_compose_refuses_to_start_without_the_keys(services: dict[str, Any], name: str) -> None:
+    value = services["web"]["environment"][name]
+    assert re.fullmatch(r"\$\{" + name + r":\?.+\}", value), value
+
+
+def test_env_example_documents_every_variable() -> None:
+    example = (ROOT / ".env.example").read_text()
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", example, flags=re.MULTILINE))
+    interpolated = set(INTERPOLATION.findall((ROOT / "docker-compose.yml").read_text()))
+    read_by_settings = set(
+        re.findall(r"env\.\w+\(\s*\"([A-Z][A-Z0-9_]*)\"", (ROOT / "dashboard/settings.py").read_text())
+    )
+    assert interpolated | read_by_settings <= documented
+
+
+def test_the_image_runs_as_a_regular_user_without_the_env_file() -> None:
+    users = [arguments for keyword, arguments in dockerfile() if keyword == "USER"]
+    assert users and users[-1] not in {"root", "0"}
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert ".env" in ignored
+
+
+def test_build_time_settings_pass_the_settings_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    [run] = [arguments for keyword, arguments in dockerfile()
+             if keyword == "RUN" and "collectstatic" in arguments]
+    values = dict(word.split("=", 1) for word in shlex.split(run) if re.match(r"[A-Z_]+=", word))
+    # Loaded by path: importing the dashboard package would start its Celery app.
+    spec = importlib.util.spec_from_file_location("build_config", ROOT / "dashboard" / "config.py")
+    assert spec and spec.loader
+    config = importlib.util.module_from_spec(spec)
+    # Dataclasses look their module up in sys.modules while the class is being built.
+    monkeypatch.setitem(sys.modules, spec.name, config)
+    spec.loader.exec_module(config)
+    env = config.Env(environ=values)
+    env.secret_key("SECRET_KEY")
+    env.fernet_keys("FIELD_ENCRYPTION_KEYS")
+    env.database("DATABASE_URL")
+    env.url("CELERY_BROKER_URL", schemes={"memory"}, required=True)
+    assert env.problems == []
