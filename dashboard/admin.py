@@ -90,10 +90,11 @@ class SourceAdmin(admin.ModelAdmin):
         kwargs["fields"] = None
         return super().get_form(request, obj, change, **kwargs)
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         form = source_admin_form()
-        return [*form.Meta.fields, *form.base_fields.keys() - set(form.Meta.fields),
-                *self.readonly_fields]
+        model_fields = list(form._meta.fields or [])
+        extra = [name for name in form.base_fields if name not in model_fields]
+        return [*model_fields, *extra, *self.readonly_fields]
 
     @admin.display(description="Credentials")
     def credentials_state(self, obj: Source) -> str:

@@ -1,6 +1,7 @@
+from importlib import import_module
+
 from django.apps import AppConfig
 from django.conf import settings
-from django.utils.module_loading import import_module
 
 
 class DashboardConfig(AppConfig):

@@ -25,7 +25,7 @@ def audit_record(
     detail: dict[str, Any] | None = None,
     request: HttpRequest | None = None,
 ) -> AuditEvent:
-    user = actor if actor is not None and actor.is_authenticated else None
+    user: Any = actor if actor is not None and actor.is_authenticated else None
     return AuditEvent.objects.create(
         team=team,
         actor=user,

@@ -67,6 +67,9 @@ class EncryptedJSONField(models.TextField):
     """A dict[str, str] stored as one Fernet token."""
 
     description = "Encrypted JSON object"
+    # What the model attribute holds, for type checkers (django-stubs reads these).
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Credentials  # type: ignore[assignment]
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Credentials:
         if not value:

@@ -67,7 +67,9 @@ def source_problems(
     exclude_pk: int | None = None,
 ) -> dict[str, list[str]]:
     problems: dict[str, list[str]] = {}
-    clash = Source.objects.filter(team=team, label=label).exclude(pk=exclude_pk)
+    clash = Source.objects.filter(team=team, label=label)
+    if exclude_pk is not None:
+        clash = clash.exclude(pk=exclude_pk)
     if not label:
         problems["label"] = ["a label is required"]
     elif clash.exists():

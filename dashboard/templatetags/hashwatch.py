@@ -43,7 +43,7 @@ def timeago(context: template.Context, moment: datetime | None, empty: str = "ne
     if moment is None:
         return format_html('<span class="muted">{}</span>', empty)
     team = context.get("team")
-    zone = ZoneInfo(team.timezone) if team else timezone.utc
+    zone = ZoneInfo(team.timezone if team else "UTC")
     local = moment.astimezone(zone)
     return format_html(
         '<time datetime="{}" title="{}">{}</time>',

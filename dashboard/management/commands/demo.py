@@ -51,7 +51,7 @@ class Command(BaseCommand):
             f"\nHashwatch demo is starting at http://{host}:{port}/\n"
             f"  sign in as: {login.username}\n  password:   {login.password}\n"
             f"  database:   {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
-            f"queue: {settings.CELERY_BROKER_URL.split('://')[0]}\n"
+            f"queue: {str(settings.CELERY_BROKER_URL).split('://')[0]}\n"
             f"  simulator:  {simulator_url} (BTC.com accounts polled every minute)\n"
             "Press Ctrl-C to stop.\n"
         ))
