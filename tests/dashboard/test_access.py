@@ -117,3 +117,13 @@ def test_team_switcher_changes_the_current_team(alice, other_team, charlie_sourc
     assert charlie_source.label in client.get("/sources/").content.decode().replace("&#x27;", "'")
     assert client.get(f"/sources/{charlie_source.pk}/poll/").status_code == 405
     assert client.post(f"/sources/{charlie_source.pk}/poll/").status_code == 403
+
+
+@pytest.mark.parametrize(("path", "fragment"), [
+    ("/", 'id="source-tiles"'), ("/sources/", 'id="sources-table"'),
+    ("/sources/{id}/", 'id="source-status"'),
+])
+def test_htmx_refresh_gets_only_the_live_fragment(alice, source, path, fragment) -> None:
+    body = client_for(alice).get(path.format(id=source.pk), HTTP_HX_REQUEST="true").content.decode()
+    assert body.lstrip().startswith(f"<div {fragment}")
+    assert "<html" not in body
