@@ -33,12 +33,13 @@ HASHWATCH_PLUGINS = env.word_list("HASHWATCH_PLUGINS", default=[])
 VAR_DIR = Path(env.raw("HASHWATCH_VAR_DIR") or BASE_DIR / "var")
 if CELERY_BROKER_URL and CELERY_BROKER_URL.startswith("filesystem://"):
     broker_dir = VAR_DIR / "broker"
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (broker_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(broker_dir / "queue"),
         "data_folder_out": str(broker_dir / "queue"),
         "processed_folder": str(broker_dir / "processed"),
+        "control_folder": str(broker_dir / "control"),
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
@@ -151,6 +152,7 @@ EMAIL_BACKEND = env.raw("EMAIL_BACKEND") or "django.core.mail.backends.console.E
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-sources": {"task": "dashboard.tasks.dispatch_due_sources", "schedule": 15.0},
     "prune-poll-runs": {"task": "dashboard.tasks.prune_poll_runs", "schedule": 3600.0},
+    "pools-rollup-and-prune": {"task": "pools.tasks.hashrate_maintain", "schedule": 300.0},
 }
 
 # How long a poll may hold its claim on a source before another worker may take over

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from dashboard import api, views
 
@@ -22,4 +22,5 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/sources", api.sources, name="api_sources"),
     path("admin/", admin.site.urls),
+    path("", include("pools.urls")),
 ]

@@ -38,8 +38,11 @@ def page(request: HttpRequest, template: str, context: dict, fragment: str = "")
 
 @team_view()
 def overview(request: HttpRequest) -> HttpResponse:
-    summary = team_health_summary(team=request.team)  # type: ignore[attr-defined]
-    return page(request, "dashboard/overview.html", {"summary": summary}, "source-tiles")
+    from pools.views import overview_context
+
+    team = request.team  # type: ignore[attr-defined]
+    context = {"summary": team_health_summary(team=team), **overview_context(team=team)}
+    return page(request, "dashboard/overview.html", context, "overview-live")
 
 
 @team_view()

@@ -120,7 +120,7 @@ def test_team_switcher_changes_the_current_team(alice, other_team, charlie_sourc
 
 
 @pytest.mark.parametrize(("path", "fragment"), [
-    ("/", 'id="source-tiles"'), ("/sources/", 'id="sources-table"'),
+    ("/", 'id="overview-live"'), ("/sources/", 'id="sources-table"'),
     ("/sources/{id}/", 'id="source-status"'),
 ])
 def test_htmx_refresh_gets_only_the_live_fragment(alice, source, path, fragment) -> None:

@@ -20,7 +20,7 @@ def test_owner_adds_a_source_and_sees_its_health(page_for, alice, source, live_s
     source_poll(source_id=failing.pk)
     page = page_for("alice", PASSWORD)
 
-    assert page.locator("#source-tiles .tile").count() == 2
+    assert page.locator("#overview-live .tile").count() == 2
     screenshot(page, "platform-overview")
 
     page.click("nav.mainnav >> text=Sources")

@@ -1,0 +1,118 @@
+"""How long pool time series are kept, and the roll-ups that outlive raw samples.
+
+    raw samples, per worker ...... 48 hours      hourly roll-ups ....... 90 days
+    raw samples, account ......... 7 days        daily roll-ups ........ kept
+    pool-wide stats .............. 7 days
+
+A 30,000-worker account polled every minute writes 43 million worker samples a day, so the
+raw window is what bounds the database. Charts read raw samples for ranges up to two days,
+hourly rows up to 90 days and daily rows beyond. Buckets are UTC hours and days. Samples
+marked suspect stay in the raw table for inspection but are left out of roll-ups, where a
+single unit error would set a month's maximum.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Avg, Count, F, Max, Min, QuerySet, Sum
+from django.db.models.functions import TruncDay, TruncHour
+
+from pools.ingest import upsert
+from pools.models import ACCOUNT, HashrateDaily, HashrateHourly, HashrateSample, PoolStat
+
+RAW_WORKER = timedelta(hours=48)
+RAW_ACCOUNT = timedelta(days=7)
+HOURLY = timedelta(days=90)
+POOL_STATS = timedelta(days=7)
+# A poll that starts at 10:59:58 stores its samples after 11:00, so the hour before the
+# current one is rolled again on every run.
+LATE = timedelta(hours=1)
+
+ROLLUP_UNIQUE = ["source", "worker_name", "bucket"]
+ROLLUP_FIELDS = ["hashrate_avg", "hashrate_min", "hashrate_max", "samples"]
+
+
+def hashrate_rollup(*, now: datetime) -> dict[str, int]:
+    """Aggregate raw samples into hourly rows and hourly rows into daily ones, for the
+    buckets that can have changed since the last run; re-running rewrites the same values."""
+    since = rollup_start(now=now)
+    with transaction.atomic():
+        hourly = hourly_upsert(since=since)
+        daily = daily_upsert(since=since.replace(hour=0))
+    return {"hourly_rows": hourly, "daily_rows": daily}
+
+
+def hour_of(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def rollup_start(*, now: datetime) -> datetime:
+    """Normally the previous hour; after a pause, the last hour rolled, so nothing still in
+    the raw table is skipped; never before the oldest raw sample can be."""
+    floor = hour_of(now - max(RAW_WORKER, RAW_ACCOUNT))
+    latest = HashrateHourly.objects.aggregate(latest=Max("bucket"))["latest"]
+    start = hour_of(now) - LATE
+    if latest is None:
+        return floor
+    return max(min(start, hour_of(latest)), floor)
+
+
+def hourly_upsert(*, since: datetime) -> int:
+    groups = (
+        HashrateSample.objects.filter(at__gte=since, suspect=False)
+        .annotate(period=TruncHour("at", tzinfo=UTC))
+        .values("source_id", "worker_name", "period")
+        .annotate(avg=Avg("hashrate_hs"), low=Min("hashrate_hs"), high=Max("hashrate_hs"),
+                  count=Count("id"))
+        .order_by()
+    )
+    rows = [
+        {
+            "source_id": group["source_id"], "worker_name": group["worker_name"],
+            "bucket": group["period"], "hashrate_avg": group["avg"], "hashrate_min": group["low"],
+            "hashrate_max": group["high"], "samples": group["count"],
+        }
+        for group in groups
+    ]
+    return upsert(HashrateHourly, rows, unique=ROLLUP_UNIQUE, update=ROLLUP_FIELDS)
+
+
+def daily_upsert(*, since: datetime) -> int:
+    """A day's average weighs each hour by its samples, so a half-polled hour counts half."""
+    groups = (
+        HashrateHourly.objects.filter(bucket__gte=since)
+        .annotate(period=TruncDay("bucket", tzinfo=UTC))
+        .values("source_id", "worker_name", "period")
+        .annotate(weighted=Sum(F("hashrate_avg") * F("samples")), low=Min("hashrate_min"),
+                  high=Max("hashrate_max"), count=Sum("samples"))
+        .order_by()
+    )
+    rows = [
+        {
+            "source_id": group["source_id"], "worker_name": group["worker_name"],
+            "bucket": group["period"], "hashrate_avg": group["weighted"] / group["count"],
+            "hashrate_min": group["low"], "hashrate_max": group["high"], "samples": group["count"],
+        }
+        for group in groups
+    ]
+    return upsert(HashrateDaily, rows, unique=ROLLUP_UNIQUE, update=ROLLUP_FIELDS)
+
+
+def hashrate_prune(*, now: datetime) -> dict[str, int]:
+    """Delete raw samples, hourly rows and pool stats past their windows; daily rows stay."""
+    samples = HashrateSample.objects.filter(at__lt=now - RAW_WORKER)
+    return {
+        "samples_deleted": (
+            deleted(samples.exclude(worker_name=ACCOUNT))
+            + deleted(samples.filter(worker_name=ACCOUNT, at__lt=now - RAW_ACCOUNT))
+        ),
+        "hourly_deleted": deleted(HashrateHourly.objects.filter(bucket__lt=now - HOURLY)),
+        "pool_stats_deleted": deleted(PoolStat.objects.filter(at__lt=now - POOL_STATS)),
+    }
+
+
+def deleted(queryset: QuerySet) -> int:
+    count, _ = queryset.delete()
+    return count

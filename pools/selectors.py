@@ -1,0 +1,190 @@
+"""Reads for the pool pages and the JSON API. Everything takes a team (or sources already
+scoped to one), so no view can reach another team's rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from dashboard.models import Source, Team
+from pools.charts import MAX_POINTS, Point, bucket_sum, lttb
+from pools.models import (
+    ACCOUNT,
+    Balance,
+    DailyEarning,
+    HashrateDaily,
+    HashrateHourly,
+    HashrateSample,
+    Payout,
+    PoolAccount,
+    Worker,
+    WorkerStatus,
+)
+
+RESOLUTIONS = {"raw": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
+
+
+def team_pool_sources(*, team: Team, source_ids: Sequence[int] | None = None) -> list[Source]:
+    from dashboard.sources import REGISTRY
+
+    kinds = [kind for kind, spec in REGISTRY.items() if spec.category == "pool"]
+    sources = Source.objects.filter(team=team, kind__in=kinds).order_by("label", "id")
+    if source_ids:
+        sources = sources.filter(pk__in=source_ids)
+    return list(sources)
+
+
+def source_coin(source: Source) -> str:
+    """The coin a pool source mines: its `currency` option, else its kind's coin."""
+    return str(source.options.get("currency") or source.kind_spec.extra.get("coin", "BTC"))
+
+
+def series_resolution(*, start: datetime, end: datetime) -> str:
+    """The coarsest stored resolution that still draws the range smoothly."""
+    span = end - start
+    if span <= timedelta(days=2):
+        return "raw"
+    if span <= timedelta(days=90):
+        return "hour"
+    return "day"
+
+
+def hashrate_points(
+    *, source: Source, worker_name: str = ACCOUNT, start: datetime, end: datetime,
+    resolution: str | None = None,
+) -> list[Point]:
+    resolution = resolution or series_resolution(start=start, end=end)
+    if resolution == "raw":
+        rows = HashrateSample.objects.filter(
+            source=source, worker_name=worker_name, at__gte=start, at__lte=end
+        ).order_by("at").values_list("at", "hashrate_hs")
+    else:
+        table = HashrateHourly if resolution == "hour" else HashrateDaily
+        rows = table.objects.filter(
+            source=source, worker_name=worker_name,
+            bucket__gte=start - RESOLUTIONS[resolution], bucket__lte=end,
+        ).order_by("bucket").values_list("bucket", "hashrate_avg")
+    return list(rows)
+
+
+def hashrate_series(
+    *, source: Source, worker_name: str = ACCOUNT, start: datetime, end: datetime,
+    max_points: int = MAX_POINTS,
+) -> list[Point]:
+    """A source's (or one worker's) hashrate in H/s over [start, end], at most max_points."""
+    points = hashrate_points(source=source, worker_name=worker_name, start=start, end=end)
+    return lttb(points, max_points)
+
+
+def team_hashrate_series(
+    *, sources: Sequence[Source], start: datetime, end: datetime, buckets: int = 288
+) -> list[Point]:
+    """Sum of several sources on a common grid (sources are polled at different moments)."""
+    resolution = series_resolution(start=start, end=end)
+    step = max(RESOLUTIONS[resolution], (end - start) / buckets)
+    series = [hashrate_points(source=s, start=start, end=end, resolution=resolution) for s in sources]
+    return bucket_sum(series, start=start, step=step)
+
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class CoinFigures:
+    """A team's figures for one coin, added up over its enabled pool sources."""
+
+    coin: str
+    hashrate_hs: float = 0.0
+    hashrate_24h_hs: float = 0.0
+    today: Decimal = ZERO
+    yesterday: Decimal = ZERO
+    unpaid: Decimal = ZERO
+    paid_total: Decimal = ZERO
+    sources: int = 0
+
+
+@dataclass(frozen=True)
+class PoolOverview:
+    coins: list[CoinFigures]
+    worker_counts: dict[str, int]
+    accounts: dict[int, PoolAccount] = field(default_factory=dict)
+
+
+def team_pool_overview(*, sources: Sequence[Source]) -> PoolOverview:
+    enabled = [source for source in sources if source.enabled]
+    accounts = {a.source_id: a for a in PoolAccount.objects.filter(source__in=sources)}
+    coins: dict[str, CoinFigures] = {}
+    for source in enabled:
+        figures = coins.setdefault(source_coin(source), CoinFigures(source_coin(source)))
+        figures.sources += 1
+        if account := accounts.get(source.pk):
+            figures.hashrate_hs += account.hashrate_hs or 0.0
+            figures.hashrate_24h_hs += account.hashrate_24h_hs or 0.0
+    for balance in Balance.objects.filter(source__in=enabled):
+        figures = coins.setdefault(balance.coin, CoinFigures(balance.coin))
+        figures.today += balance.today or ZERO
+        figures.yesterday += balance.yesterday or ZERO
+        figures.unpaid += balance.unpaid
+        figures.paid_total += balance.paid_total
+    return PoolOverview(
+        sorted(coins.values(), key=lambda f: f.coin), worker_status_counts(sources=enabled), accounts
+    )
+
+
+def team_workers(
+    *, sources: Sequence[Source], status: str = "", q: str = "", include_missing: bool = True
+) -> QuerySet[Worker]:
+    workers = Worker.objects.filter(source__in=sources).select_related("source")
+    if status == "missing":
+        workers = workers.filter(missing_since__isnull=False)
+    elif status:
+        workers = workers.filter(status=status, missing_since__isnull=True)
+    elif not include_missing:
+        workers = workers.filter(missing_since__isnull=True)
+    if q:
+        workers = workers.filter(name__icontains=q)
+    return workers
+
+
+def worker_status_counts(*, sources: Sequence[Source], q: str = "") -> dict[str, int]:
+    """Workers per status, those the pool no longer lists counted apart as "missing"."""
+    workers = Worker.objects.filter(source__in=sources)
+    if q:
+        workers = workers.filter(name__icontains=q)
+    counts = workers.aggregate(
+        **{s.value: Count("pk", filter=Q(status=s.value, missing_since__isnull=True))
+           for s in WorkerStatus},
+        missing=Count("pk", filter=Q(missing_since__isnull=False)),
+    )
+    return {name: counts[name] or 0 for name in [*(s.value for s in WorkerStatus), "missing"]}
+
+
+def team_earnings(
+    *, sources: Sequence[Source], start: date | None = None, end: date | None = None
+) -> QuerySet[DailyEarning]:
+    rows = DailyEarning.objects.filter(source__in=sources).select_related("source")
+    if start:
+        rows = rows.filter(date__gte=start)
+    if end:
+        rows = rows.filter(date__lte=end)
+    return rows.order_by("-date", "source__label", "coin")
+
+
+def team_payouts(
+    *, sources: Sequence[Source], start: date | None = None, end: date | None = None
+) -> QuerySet[Payout]:
+    rows = Payout.objects.filter(source__in=sources).select_related("source")
+    if start:
+        rows = rows.filter(paid_at__date__gte=start)
+    if end:
+        rows = rows.filter(paid_at__date__lte=end)
+    return rows
+
+
+def totals_by_coin(rows: QuerySet[DailyEarning] | QuerySet[Payout]) -> dict[str, Decimal]:
+    return {row["coin"]: row["total"] for row in
+            rows.order_by().values("coin").annotate(total=Sum("amount")).order_by("coin")}

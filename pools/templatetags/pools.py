@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from pools.charts import format_hashrate
+
+register = template.Library()
+
+
+@register.filter
+def hashrate(value_hs: float | None) -> str:
+    return format_hashrate(value_hs)
+
+
+@register.simple_tag(takes_context=True)
+def sort_link(context: template.Context, field: str, label: str) -> SafeString:
+    """A column header that sorts by `field`, and reverses when it already does."""
+    current = context.get("sort", "name")
+    descending = current == f"-{field}"
+    target = field if descending or current != field else f"-{field}"
+    arrow = " ↓" if descending else " ↑" if current == field else ""
+    base = context["query_without"]["sort"]
+    href = f"?{base}&sort={target}" if base else f"?sort={target}"
+    return format_html(
+        '<a href="{}" hx-get="{}" hx-target="#workers-table" hx-swap="outerHTML" hx-push-url="true"'
+        ' aria-sort="{}">{}{}</a>',
+        href, href, "descending" if descending else "ascending" if current == field else "none",
+        label, arrow,
+    )
+
+
+@register.filter
+def coin(amount: object) -> str:
+    """A coin amount with 8 decimals (satoshi precision), thousands separated."""
+    if amount is None:
+        return "—"
+    return f"{amount:,.8f}"

@@ -1,0 +1,214 @@
+"""Pool pages: hashrate, workers, earnings. Views check access, call selectors, render."""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from dashboard.models import Source
+from dashboard.teams import team_view
+from dashboard.views import page
+from pools import selectors
+from pools.charts import DEFAULT_RANGE, RANGES, format_hashrate
+from pools.models import Worker
+from pools.presenters import earnings_chart, explorer_url, hashrate_chart
+
+WORKER_SORTS = {
+    "name": "name", "source": "source__label", "status": "status",
+    "hashrate": "hashrate_hs", "hashrate_24h": "hashrate_24h_hs", "last_share": "last_share_at",
+}
+WORKERS_PER_PAGE = 50
+EARNING_RANGES = {"30d": 30, "90d": 90, "1y": 365, "all": None}
+
+
+def chosen_sources(request: HttpRequest) -> tuple[list[Source], list[Source], set[int]]:
+    """(all the team's pool sources, the ones the `source` filter picks, the picked ids)."""
+    every = selectors.team_pool_sources(team=request.team)  # type: ignore[attr-defined]
+    wanted = {int(v) for v in request.GET.getlist("source") if v.isdigit()}
+    picked = [s for s in every if s.pk in wanted] if wanted else every
+    return every, picked, {s.pk for s in picked} if wanted else set()
+
+
+def source_query(picked: set[int]) -> str:
+    """`source=1&source=2&` to put before another parameter in a link that keeps the filter."""
+    return "".join(f"source={pk}&" for pk in sorted(picked))
+
+
+def chosen_range(request: HttpRequest, choices: dict[str, Any], default: str) -> str:
+    value = request.GET.get("range", default)
+    return value if value in choices else default
+
+
+def overview_context(*, team: Any) -> dict[str, Any]:
+    """The pool part of the overview: totals per coin, the team's 24 h chart, workers."""
+    sources = selectors.team_pool_sources(team=team)
+    if not sources:
+        return {"pools": None}
+    end = timezone.now()
+    start = end - RANGES["24h"]
+    figures = selectors.team_pool_overview(sources=sources)
+    enabled = [s for s in sources if s.enabled]
+    charts = []
+    for coin in figures.coins:
+        mining = [s for s in enabled if selectors.source_coin(s) == coin.coin]
+        points = selectors.team_hashrate_series(sources=mining, start=start, end=end)
+        charts.append({"coin": coin.coin, "chart_id": f"chart-overview-{coin.coin}", "has_data": bool(points),
+                       "spec": hashrate_chart([(f"{coin.coin} hashrate", points)], start=start, end=end)})
+    return {"pools": figures, "pool_charts": charts}
+
+
+@team_view()
+def hashrate(request: HttpRequest) -> HttpResponse:
+    every, sources, picked = chosen_sources(request)
+    range_key = chosen_range(request, RANGES, DEFAULT_RANGE)
+    end = timezone.now()
+    start = end - RANGES[range_key]
+    charts = []
+    for source in sources:
+        points = selectors.hashrate_series(source=source, start=start, end=end)
+        charts.append({
+            "source": source, "chart_id": f"chart-{source.pk}", "has_data": bool(points),
+            "spec": hashrate_chart([(source.label, points)], start=start, end=end),
+            "latest": format_hashrate(points[-1][1]) if points else None,
+        })
+    total = None
+    if len(sources) > 1:
+        points = selectors.team_hashrate_series(sources=sources, start=start, end=end)
+        total = {"spec": hashrate_chart([("All sources", points)], start=start, end=end),
+                 "has_data": bool(points)}
+    context = {"charts": charts, "total": total, "range_key": range_key, "ranges": RANGES,
+               "all_sources": every, "picked": picked, "start": start, "end": end,
+               "source_query": source_query(picked)}
+    return page(request, "pools/hashrate.html", context, "charts")
+
+
+@team_view()
+def workers(request: HttpRequest) -> HttpResponse:
+    every, sources, picked = chosen_sources(request)
+    status = request.GET.get("status", "")
+    q = request.GET.get("q", "").strip()[:100]
+    sort = request.GET.get("sort", "name")
+    field = WORKER_SORTS.get(sort.lstrip("-"), "name")
+    descending = sort.startswith("-")
+    ordering = [f"-{field}" if descending else field, "name", "pk"]
+    rows = selectors.team_workers(sources=sources, status=status, q=q).order_by(*ordering)
+    paginator = Paginator(rows, WORKERS_PER_PAGE)
+    workers_page = paginator.get_page(request.GET.get("page"))
+    counts = selectors.worker_status_counts(sources=sources, q=q)
+    context = {
+        "workers_page": workers_page, "counts": counts, "status": status, "q": q,
+        "sort": sort, "all_sources": every, "picked": picked, "total": sum(counts.values()),
+        "query_without": query_without(request),
+    }
+    return page(request, "pools/workers.html", context, "workers-table")
+
+
+def query_without(request: HttpRequest) -> dict[str, str]:
+    """The current query string without one parameter, for links that change only it."""
+    result = {}
+    for name in ("status", "sort", "page"):
+        params = request.GET.copy()
+        params.pop(name, None)
+        if name != "page":
+            params.pop("page", None)
+        result[name] = params.urlencode()
+    return result
+
+
+@team_view()
+def worker_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    worker = get_object_or_404(Worker.objects.select_related("source"), pk=pk,
+                               source__team=request.team)  # type: ignore[attr-defined]
+    range_key = chosen_range(request, RANGES, DEFAULT_RANGE)
+    end = timezone.now()
+    start = end - RANGES[range_key]
+    points = selectors.hashrate_series(source=worker.source, worker_name=worker.name, start=start, end=end)
+    context = {"worker": worker, "range_key": range_key, "ranges": RANGES, "has_data": bool(points),
+               "spec": hashrate_chart([(worker.name, points)], start=start, end=end)}
+    return page(request, "pools/worker_detail.html", context, "worker-chart")
+
+
+def earnings_window(request: HttpRequest) -> tuple[str, Any, Any]:
+    range_key = chosen_range(request, EARNING_RANGES, "30d")
+    days = EARNING_RANGES[range_key]
+    today = timezone.now().date()
+    return range_key, (today - timedelta(days=days - 1) if days else None), today
+
+
+@team_view()
+def earnings(request: HttpRequest) -> HttpResponse:
+    every, sources, picked = chosen_sources(request)
+    range_key, start, end = earnings_window(request)
+    rows = list(selectors.team_earnings(sources=sources, start=start, end=end))
+    payouts = list(selectors.team_payouts(sources=sources, start=start, end=end)[:500])
+    charts = []
+    by_coin: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        by_coin[row.coin][row.source.label].append(
+            (datetime.combine(row.date, time(12), tzinfo=UTC), float(row.amount)))
+    first = start or (min(r.date for r in rows) if rows else end)
+    chart_start = datetime.combine(first, time(0), tzinfo=UTC)
+    chart_end = datetime.combine(end + timedelta(days=1), time(0), tzinfo=UTC)
+    for coin, per_source in sorted(by_coin.items()):
+        charts.append({"coin": coin, "spec": earnings_chart(
+            sorted(per_source.items()), coin=coin, start=chart_start, end=chart_end)})
+    for payout in payouts:
+        payout.explorer = explorer_url(payout.coin, payout.tx)  # type: ignore[attr-defined]
+    context = {
+        "rows": rows, "payouts": payouts, "charts": charts, "range_key": range_key,
+        "ranges": EARNING_RANGES, "start": start, "end": end, "all_sources": every, "picked": picked,
+        "earning_totals": selectors.totals_by_coin(
+            selectors.team_earnings(sources=sources, start=start, end=end)),
+        "payout_totals": selectors.totals_by_coin(
+            selectors.team_payouts(sources=sources, start=start, end=end)),
+        "query": request.GET.urlencode(), "source_query": source_query(picked),
+    }
+    return page(request, "pools/earnings.html", context, "earnings-body")
+
+
+class Echo:
+    """A file-like object whose write returns the line, so csv can feed a streaming response."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_response(filename: str, header: list[str], rows: Any) -> StreamingHttpResponse:
+    writer = csv.writer(Echo())
+    lines = (writer.writerow(row) for row in [header, *rows])
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@team_view()
+def earnings_csv(request: HttpRequest) -> StreamingHttpResponse:
+    _, sources, _ = chosen_sources(request)
+    range_key, start, end = earnings_window(request)
+    rows = selectors.team_earnings(sources=sources, start=start, end=end)
+    return csv_response(
+        f"hashwatch-earnings-{range_key}-{end}.csv", ["date", "source", "coin", "amount"],
+        ([r.date.isoformat(), r.source.label, r.coin, f"{r.amount.normalize():f}"] for r in rows.iterator()),
+    )
+
+
+@team_view()
+def payouts_csv(request: HttpRequest) -> StreamingHttpResponse:
+    _, sources, _ = chosen_sources(request)
+    range_key, start, end = earnings_window(request)
+    rows = selectors.team_payouts(sources=sources, start=start, end=end)
+    return csv_response(
+        f"hashwatch-payouts-{range_key}-{end}.csv",
+        ["paid_at", "source", "coin", "amount", "address", "tx"],
+        ([p.paid_at.isoformat() if p.paid_at else "", p.source.label, p.coin,
+          f"{p.amount.normalize():f}", p.address, p.tx] for p in rows.iterator()),
+    )
+
+

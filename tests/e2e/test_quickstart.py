@@ -1,0 +1,75 @@
+"""The quick start as a new user runs it: SQLite, the filesystem broker, no servers.
+
+Runs `manage.py demo` (what `make demo` runs once its virtualenv exists), waits for the
+worker to poll the simulator, then signs in and renders pages.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+
+from tests.e2e.conftest import ARTIFACTS, free_port, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def polled_sources(database: Path) -> list[tuple[str, str | None, str]]:
+    if not database.exists():
+        return []
+    try:
+        with sqlite3.connect(database, timeout=5) as db:
+            return db.execute("SELECT label, last_success_at, last_error FROM dashboard_source").fetchall()
+    except sqlite3.OperationalError:
+        return []  # not migrated yet
+
+
+def test_demo_runs_on_sqlite_and_the_filesystem_broker(tmp_path: Path) -> None:
+    var, port, sim_port = tmp_path / "var", free_port(), free_port()
+    database = var / "demo.sqlite3"
+    env = {
+        "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HASHWATCH_DEMO": "1",
+        "HASHWATCH_VAR_DIR": str(var), "DATABASE_URL": f"sqlite:///{database}",
+        "CELERY_BROKER_URL": "filesystem://", "SECRET_KEY": "quickstart-secret-key-0123456789abcdef",
+        "FIELD_ENCRYPTION_KEYS": "2SnKqDOc4Fu6dNwhiGMHxrdVjJ7qqbvb0qFBEJPFWXg=",
+    }
+    log_path = ARTIFACTS / "quickstart.log"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with log_path.open("wb") as log:
+        demo = subprocess.Popen(
+            [sys.executable, "manage.py", "demo", "--port", str(port),
+             "--simulator-port", str(sim_port)],
+            cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            password = wait_for(
+                lambda: re.search(rb"password:\s+(\S+)", log_path.read_bytes()),
+                timeout=60, what="the demo to print its login",
+            ).group(1).decode()  # type: ignore[attr-defined]
+            wait_for(
+                lambda: (rows := polled_sources(database)) and all(r[1] for r in rows),
+                timeout=120, what="every demo source to be polled",
+            )
+            session = requests.Session()
+            base = f"http://127.0.0.1:{port}"
+            login = session.get(f"{base}/accounts/login/", timeout=10)
+            session.post(f"{base}/accounts/login/", timeout=10, data={
+                "username": "demo", "password": password,
+                "csrfmiddlewaretoken": login.cookies["csrftoken"],
+            }, headers={"Referer": f"{base}/accounts/login/"})
+            page = session.get(f"{base}/sources/", timeout=10)
+            assert page.status_code == 200
+            assert "BTC.com" in page.text and "badge-ok" in page.text
+            assert demo.poll() is None, "the demo stopped by itself"
+        finally:
+            demo.terminate()
+            demo.wait(timeout=30)
+    output = log_path.read_text()
+    assert "Traceback" not in output, output[-3000:]
