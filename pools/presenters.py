@@ -4,7 +4,7 @@ chosen from the data, explorer links."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pools.charts import Point, hashrate_unit
@@ -31,8 +31,12 @@ def hashrate_chart(
     """A line chart spec for static/js/charts.js, in the unit that suits the largest value."""
     largest = max((v for _, points in datasets for _, v in points), default=0.0)
     unit = hashrate_unit(largest)
+    span = end - start
     return {
         "type": "line",
+        # Chart.js picks hours for a wide week-long chart; name the unit past two days.
+        "time_unit": "day" if timedelta(days=2) < span <= timedelta(days=120) else
+                     "month" if span > timedelta(days=120) else None,
         "unit": unit.label,
         "divisor": unit.divisor,
         "decimals": 2,

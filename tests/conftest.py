@@ -8,7 +8,11 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from dashboard.models import Membership, Role, Source, Team
+from dashboard.polling import source_poll
 from dashboard.services import source_create
+from dashboard.simulator import build_simulator
+from dashboard.simulator.btccom import ALPHA, BRAVO
+from dashboard.simulator.server import SimulatorServer
 from tests import fakes  # noqa: F401  (registers the "fake" kind)
 
 PASSWORD = "correct-horse-battery-staple"
@@ -79,3 +83,28 @@ def charlie_source(other_team: Team) -> Source:
 def all_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
     caplog.set_level(logging.DEBUG)
     yield caplog
+
+
+@pytest.fixture(scope="session")
+def simulator() -> Iterator[SimulatorServer]:
+    with SimulatorServer(build_simulator()) as server:
+        yield server
+
+
+def btccom_source(team: Team, simulator: SimulatorServer, account: object, label: str) -> Source:
+    return source_create(
+        team=team, kind="btccom", label=label, base_url=simulator.base_url("btccom"),
+        credentials={"access_key": account.access_key, "puid": str(account.puid)},  # type: ignore[attr-defined]
+    )
+
+
+@pytest.fixture
+def polled_sources(team: Team, simulator: SimulatorServer) -> list[Source]:
+    """The simulator's two BTC.com accounts on the team, each polled once over HTTP."""
+    sources = [btccom_source(team, simulator, ALPHA, "Alpha farm"),
+               btccom_source(team, simulator, BRAVO, "Bravo hosting")]
+    for source in sources:
+        run = source_poll(source_id=source.pk)
+        assert run is not None and run.ok, run.message if run else "skipped"
+        source.refresh_from_db()
+    return sources

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -37,3 +39,10 @@ def coin(amount: object) -> str:
     if amount is None:
         return "—"
     return f"{amount:,.8f}"
+
+
+@register.filter
+def to_json(value: object) -> str:
+    """JSON for a data- attribute; left unmarked so the template escapes it for the attribute.
+    (A <script type="application/json"> would not survive an HTMX swap.)"""
+    return json.dumps(value, separators=(",", ":"))

@@ -1,6 +1,6 @@
-// Draws every <figure class="chart"> on the page from the JSON the server put beside it
-// (a <script type="application/json">, which CSP allows since it is never executed).
-// Re-runs after HTMX swaps, so a range change redraws without a page load.
+// Draws every <figure class="chart"> on the page from the JSON spec in its data-spec
+// attribute (data, not code, so a strict CSP allows it, and it survives HTMX swaps).
+// Re-runs when HTMX loads new content, so a range change redraws without a page load.
 (function () {
   "use strict";
 
@@ -19,10 +19,9 @@
   }
 
   function build(figure) {
-    var dataEl = figure.querySelector("script[type='application/json']");
     var canvas = figure.querySelector("canvas");
-    if (!dataEl || !canvas || !window.Chart) return;
-    var spec = JSON.parse(dataEl.textContent);
+    if (!figure.dataset.spec || !canvas || !window.Chart) return;
+    var spec = JSON.parse(figure.dataset.spec);
     var old = charts.get(canvas);
     if (old) old.destroy();
 
@@ -105,6 +104,6 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () { drawAll(false); });
-  document.addEventListener("htmx:afterSettle", function () { drawAll(false); });
+  document.addEventListener("htmx:load", function () { drawAll(false); });
   document.addEventListener("hashwatch:theme", function () { drawAll(true); });
 })();

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from dashboard.models import Source
+from pools.models import Worker
 from tests.conftest import client_for
 
 
@@ -15,16 +16,21 @@ from tests.conftest import client_for
 class Endpoint:
     name: str
     method: str
-    path: str  # "{id}" is the team's source
+    path: str  # "{id}" is the team's source, "{worker}" one of its workers
     writes: bool = False
     api: bool = False
 
     def url(self, source: Source) -> str:
-        return self.path.format(id=source.pk)
+        worker = Worker.objects.get_or_create(
+            source=source, name="rig-01",
+            defaults={"status": "online", "hashrate_hs": 1e14, "first_seen_at": source.created_at,
+                      "last_seen_at": source.created_at},
+        )[0]
+        return self.path.format(id=source.pk, worker=worker.pk)
 
     @property
     def object_scoped(self) -> bool:
-        return "{id}" in self.path
+        return "{id}" in self.path or "{worker}" in self.path
 
 
 ENDPOINTS = [
@@ -43,7 +49,17 @@ ENDPOINTS = [
     Endpoint("toggle source", "post", "/settings/sources/{id}/toggle/", writes=True),
     Endpoint("delete source", "get", "/settings/sources/{id}/delete/", writes=True),
     Endpoint("delete source: confirm", "post", "/settings/sources/{id}/delete/", writes=True),
+    Endpoint("hashrate", "get", "/hashrate/?range=7d"),
+    Endpoint("workers", "get", "/workers/?status=online&sort=-hashrate"),
+    Endpoint("worker detail", "get", "/workers/{worker}/"),
+    Endpoint("earnings", "get", "/earnings/?range=90d"),
+    Endpoint("earnings csv", "get", "/earnings/earnings.csv"),
+    Endpoint("payouts csv", "get", "/earnings/payouts.csv"),
     Endpoint("api sources", "get", "/api/v1/sources", api=True),
+    Endpoint("api hashrate", "get", "/api/v1/hashrate?source={id}", api=True),
+    Endpoint("api workers", "get", "/api/v1/workers?source={id}", api=True),
+    Endpoint("api earnings", "get", "/api/v1/earnings?source={id}", api=True),
+    Endpoint("api payouts", "get", "/api/v1/payouts?source={id}", api=True),
 ]
 IDS = [e.name for e in ENDPOINTS]
 

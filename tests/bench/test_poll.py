@@ -1,0 +1,129 @@
+"""Budget 1: one poll of a 30,000-worker account, paged upstream, fetched and stored in 10 s.
+
+End to end through dashboard.polling.source_poll, over real HTTP to the simulated BTC.com
+API with one extra account of 30,000 workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from dashboard.models import PollRun, Source, Team
+from dashboard.polling import http_client, source_poll
+from dashboard.services import source_create
+from dashboard.simulator import btccom
+from dashboard.simulator.core import DEFAULT_SEED, FrozenClock, Request, Response, Simulator
+from dashboard.simulator.server import SimulatorServer
+from dashboard.sources import PollContext, get_kind
+from pools import models as m
+from pools.clients.base import PoolSnapshot
+from pools.ingest import poll_moment
+from tests.bench.conftest import report_durations, timed
+
+pytestmark = pytest.mark.bench
+
+WORKERS = 30_000
+POLL_SECONDS = 10.0
+REPEAT_POLLS = 3
+RACK_TH = 110.0
+BIG = btccom.Account(
+    puid=730_000, access_key="sim-ak-bench-30k", user_name="bench-30k", region="Europe",
+    address="bc1qbench30kworkersxxxxxxxxxxxxxxxxxxxxxxx", ip="192.0.2.30", since=date(2025, 1, 1),
+    racks=tuple(btccom.Rack(f"bay{n:02d}-", 500, RACK_TH) for n in range(WORKERS // 500)),
+)
+
+
+class BigAccountApi(btccom.BtccomApi):
+    """The simulated BTC.com API with BIG beside the stock accounts.
+
+    Simulating 30,000 workers costs the simulator seconds per answer, and it shares this
+    process with the poll, so it would be timed along with it. Under a frozen clock every
+    answer is fixed, so each is computed once and kept: a warm-up fetch fills them, and the
+    timed polls meet an upstream that answers as fast as HTTP allows.
+    """
+
+    def __init__(self, *, seed: str = DEFAULT_SEED) -> None:
+        super().__init__(seed=seed)
+        # Sorted once, so each worker page's sort by name runs over an already sorted list.
+        self.workers[BIG.puid] = tuple(
+            sorted(btccom.account_workers(seed, BIG.puid), key=lambda worker: worker.name))
+        self.answers: dict[tuple[Any, ...], Response] = {}
+        self.snapshots: dict[tuple[int, datetime], list[btccom.WorkerSnapshot]] = {}
+
+    def dispatch(self, request: Request) -> Response:
+        key = (request.method, request.path, tuple(sorted(request.query.items())), request.now)
+        if key not in self.answers:
+            self.answers[key] = super().dispatch(request)
+        return self.answers[key]
+
+    def _snapshots(self, account: btccom.Account, now: datetime) -> list[btccom.WorkerSnapshot]:
+        # worker/stats and realtime/hashrate both walk every worker.
+        key = (account.puid, now)
+        if key not in self.snapshots:
+            self.snapshots[key] = super()._snapshots(account, now)
+        return self.snapshots[key]
+
+    def _earned(self, account: btccom.Account, day: date, now: datetime) -> int:
+        # The exact figure replays every worker's outages for every day of history, minutes
+        # of work at this size; the nominal output is as good for timing.
+        start = datetime.combine(day, time(), tzinfo=UTC).timestamp()
+        mined = min(max(now.timestamp() - start, 0.0), btccom.DAY)
+        th = sum(rack.count * rack.nominal_th for rack in account.racks)
+        return int(th * mined / btccom.DAY * btccom.satoshi_per_th_day(day))
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[SimulatorServer]:
+    with pytest.MonkeyPatch.context() as patch:
+        # The simulated API looks accounts up in this table: credentials, worker list, IP.
+        patch.setitem(btccom.ACCOUNT_BY_PUID, BIG.puid, BIG)
+        clock = FrozenClock(timezone.now().replace(second=30, microsecond=0))
+        with SimulatorServer(Simulator([BigAccountApi()], clock=clock)) as server:
+            yield server
+
+
+@pytest.fixture
+def big_source(transactional_db: None, upstream: SimulatorServer) -> Source:
+    team = Team.objects.create(name="Bench poll", slug="bench-poll")
+    return source_create(
+        team=team, kind="btccom", label="30,000 workers", base_url=upstream.base_url("btccom"),
+        credentials={"access_key": BIG.access_key, "puid": str(BIG.puid)},
+    )
+
+
+def fetch(source: Source) -> PoolSnapshot:
+    """The client's half of a poll alone, built as dashboard.polling builds it."""
+    spec = get_kind(source.kind)
+    ctx = PollContext(base_url=source.effective_base_url, credentials=source.credentials,
+                      options={**spec.default_options(), **source.options}, http=http_client(),
+                      now=timezone.now())
+    snapshot: PoolSnapshot = spec.load_client()(ctx).fetch()
+    return snapshot
+
+
+def poll(source: Source) -> float:
+    """Seconds for one poll, after checking that every worker and its sample were stored."""
+    run, seconds = timed(lambda: source_poll(source_id=source.pk, trigger="manual"))
+    assert isinstance(run, PollRun) and run.outcome == PollRun.Outcome.OK, run and run.message
+    assert run.rows["workers"] == WORKERS
+    stored = m.HashrateSample.objects.filter(source=source, at=poll_moment(run.started_at))
+    assert stored.exclude(worker_name=m.ACCOUNT).count() == WORKERS
+    assert m.Worker.objects.filter(source=source, missing_since__isnull=True).count() == WORKERS
+    return seconds
+
+
+def test_poll_of_30000_workers(big_source: Source) -> None:
+    warm, _ = timed(lambda: fetch(big_source))
+    assert len(warm.workers) == WORKERS and not warm.problems
+    fetches = [timed(lambda: fetch(big_source))[1] for _ in range(2)]
+    report_durations(1, "fetch alone: 600 worker pages + 13 calls, parsed", fetches, unit="s")
+    report_durations(1, "poll 30,000 workers: first (rows inserted)", [poll(big_source)],
+                     unit="s", limit=POLL_SECONDS)
+    repeats = [poll(big_source) for _ in range(REPEAT_POLLS)]
+    report_durations(1, "poll 30,000 workers: repeat (rows updated)", repeats, unit="s",
+                     limit=POLL_SECONDS)

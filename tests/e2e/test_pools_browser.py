@@ -1,0 +1,106 @@
+"""The pool pages in headless Chromium against data polled from the simulator."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from pools.charts import format_hashrate
+from pools.models import HashrateSample, PoolAccount, Worker
+from pools.retention import hashrate_rollup
+from tests.conftest import PASSWORD
+from tests.e2e.conftest import screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def history(polled_sources) -> list:
+    """A day of account samples before the real poll, so the charts have a line to draw."""
+    now = timezone.now()
+    rows = []
+    for source in polled_sources:
+        current = PoolAccount.objects.get(source=source).hashrate_hs
+        rows += [HashrateSample(source=source, at=now - timedelta(minutes=5 * i),
+                                hashrate_hs=current * (1 + 0.03 * ((i % 24) - 12) / 12))
+                 for i in range(1, 288)]
+    HashrateSample.objects.bulk_create(rows)
+    hashrate_rollup(now=now - timedelta(days=1))
+    hashrate_rollup(now=now)
+    return polled_sources
+
+
+def test_overview_shows_the_simulators_hashrate_with_a_drawn_chart(page_for, alice, history) -> None:
+    page = page_for("alice", PASSWORD)
+    total = sum(a.hashrate_hs for a in PoolAccount.objects.all())
+    hero = page.inner_text(".stat-hero .stat-value")
+    assert hero == format_hashrate(total)
+    assert hero.endswith("PH/s")
+    page.wait_for_selector("figure.chart[data-drawn]")
+    assert page.locator(".tile").count() == 2
+    online = Worker.objects.filter(status="online").count()
+    assert f"{online}" in page.inner_text(".stat:has-text('Workers') .stat-value")
+    screenshot(page, "pools-overview")
+    assert page.console_errors == []
+
+
+def test_the_range_picker_swaps_the_chart_without_a_reload(page_for, alice, history, live_server) -> None:
+    page = page_for("alice", PASSWORD)
+    page.goto(f"{live_server.url}/hashrate/")
+    page.wait_for_selector("figure.chart[data-drawn]")
+    screenshot(page, "pools-hashrate-24h")
+    page.evaluate("window.__stillTheSamePage = true")
+    page.click(".segmented >> text=7d")
+    page.wait_for_selector(".segmented a[aria-current='true']:has-text('7d')")
+    page.wait_for_selector("figure.chart[data-drawn]")
+    assert page.evaluate("window.__stillTheSamePage === true")
+    assert "range=7d" in page.url
+    screenshot(page, "pools-hashrate-7d")
+    assert page.console_errors == []
+
+
+def test_workers_filter_and_search(page_for, alice, polled_sources, live_server) -> None:
+    page = page_for("alice", PASSWORD)
+    page.goto(f"{live_server.url}/workers/")
+    assert "1–50 of 150" in page.inner_text(".pager")
+    screenshot(page, "pools-workers")
+    page.fill("#worker-search", "rack3")
+    page.wait_for_function("document.querySelector('.pager') && "
+                           "document.querySelector('.pager').innerText.includes('of 20')")
+    names = page.locator("#workers-table tbody td:first-child").all_inner_texts()
+    assert len(names) == 20 and all("rack3" in n for n in names)
+    page.fill("#worker-search", "")
+    page.select_option("#status-filter", "dead")
+    dead = Worker.objects.filter(status="dead").count()
+    page.wait_for_function(f"document.querySelectorAll('#workers-table tbody tr').length === {dead}")
+    assert set(page.locator("#workers-table tbody .badge").all_inner_texts()) == {"Dead"}
+    screenshot(page, "pools-workers-dead")
+    page.click("#workers-table tbody a")
+    page.wait_for_selector("h1")
+    screenshot(page, "pools-worker-detail")
+
+
+def test_earnings_csv_downloads(page_for, alice, polled_sources, live_server) -> None:
+    page = page_for("alice", PASSWORD)
+    page.goto(f"{live_server.url}/earnings/")
+    page.wait_for_selector("figure.chart[data-drawn]")
+    screenshot(page, "pools-earnings")
+    with page.expect_download() as download:
+        page.click("text=Download CSV >> nth=0")
+    lines = open(download.value.path()).read().splitlines()
+    assert lines[0] == "date,source,coin,amount"
+    assert len(lines) > 30
+    with page.expect_download() as download:
+        page.click("text=Download CSV >> nth=1")
+    assert open(download.value.path()).readline().strip() == "paid_at,source,coin,amount,address,tx"
+
+
+def test_pool_pages_fit_a_phone(page_for, alice, history, live_server) -> None:
+    page = page_for("alice", PASSWORD, width=390)
+    for path in ("/", "/hashrate/", "/workers/", "/earnings/"):
+        page.goto(live_server.url + path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} scrolls sideways ({width}px)"
+        screenshot(page, "pools-phone-" + (path.strip("/") or "overview"))
