@@ -50,6 +50,8 @@ def hashrate_unit(largest_hs: float) -> Unit:
 def format_hashrate(value_hs: float | None) -> str:
     if value_hs is None:
         return "—"
+    if value_hs == 0:
+        return "0 H/s"
     return hashrate_unit(value_hs).format(value_hs)
 
 

@@ -36,7 +36,8 @@
         backgroundColor: spec.type === "bar" ? color : color + "22",
         fill: spec.type !== "bar" && spec.datasets.length === 1,
         borderWidth: spec.type === "bar" ? 0 : 2,
-        pointRadius: 0,
+        // A handful of readings (a new source, a dead worker) would be invisible as a line.
+        pointRadius: set.points.length < 40 ? 3 : 0,
         pointHitRadius: 6,
         tension: 0.25,
         spanGaps: false,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -89,12 +90,13 @@ def test_earnings_csv_downloads(page_for, alice, polled_sources, live_server) ->
     screenshot(page, "pools-earnings")
     with page.expect_download() as download:
         page.click("text=Download CSV >> nth=0")
-    lines = open(download.value.path()).read().splitlines()
+    lines = Path(download.value.path()).read_text().splitlines()
     assert lines[0] == "date,source,coin,amount"
     assert len(lines) > 30
     with page.expect_download() as download:
         page.click("text=Download CSV >> nth=1")
-    assert open(download.value.path()).readline().strip() == "paid_at,source,coin,amount,address,tx"
+    header = Path(download.value.path()).read_text().splitlines()[0]
+    assert header == "paid_at,source,coin,amount,address,tx"
 
 
 def test_pool_pages_fit_a_phone(page_for, alice, history, live_server) -> None:
