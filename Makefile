@@ -34,6 +34,11 @@ test: $(VENV)/.installed-test
 	FIELD_ENCRYPTION_KEYS="$${FIELD_ENCRYPTION_KEYS:-$(TEST_FERNET_KEY)}" \
 	scripts/with-test-services.sh $(PY) -m pytest $(PYTEST_ARGS)
 
+bench: $(VENV)/.installed-test
+	@SECRET_KEY="$${SECRET_KEY:-$(TEST_SECRET_KEY)}" \
+	FIELD_ENCRYPTION_KEYS="$${FIELD_ENCRYPTION_KEYS:-$(TEST_FERNET_KEY)}" \
+	scripts/with-test-services.sh $(PY) -m pytest -m bench -s -p no:randomly tests/bench $(PYTEST_ARGS)
+
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	SECRET_KEY=$(TEST_SECRET_KEY) FIELD_ENCRYPTION_KEYS=$(TEST_FERNET_KEY) \

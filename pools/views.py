@@ -25,6 +25,7 @@ WORKER_SORTS = {
     "hashrate": "hashrate_hs", "hashrate_24h": "hashrate_24h_hs", "last_share": "last_share_at",
 }
 WORKERS_PER_PAGE = 50
+SPARSE_POINTS = 10  # fewer readings than this: say why the line is short
 EARNING_RANGES = {"30d": 30, "90d": 90, "1y": 365, "all": None}
 
 
@@ -60,6 +61,7 @@ def overview_context(*, team: Any) -> dict[str, Any]:
         mining = [s for s in enabled if selectors.source_coin(s) == coin.coin]
         points = selectors.team_hashrate_series(sources=mining, start=start, end=end)
         charts.append({"coin": coin.coin, "chart_id": f"chart-overview-{coin.coin}", "has_data": bool(points),
+                       "sparse": len(points) < SPARSE_POINTS,
                        "spec": hashrate_chart([(f"{coin.coin} hashrate", points)], start=start, end=end)})
     return {"pools": figures, "pool_charts": charts}
 
@@ -75,6 +77,7 @@ def hashrate(request: HttpRequest) -> HttpResponse:
         points = selectors.hashrate_series(source=source, start=start, end=end)
         charts.append({
             "source": source, "chart_id": f"chart-{source.pk}", "has_data": bool(points),
+            "sparse": len(points) < SPARSE_POINTS,
             "spec": hashrate_chart([(source.label, points)], start=start, end=end),
             "latest": format_hashrate(points[-1][1]) if points else None,
         })
@@ -82,7 +85,7 @@ def hashrate(request: HttpRequest) -> HttpResponse:
     if len(sources) > 1:
         points = selectors.team_hashrate_series(sources=sources, start=start, end=end)
         total = {"spec": hashrate_chart([("All sources", points)], start=start, end=end),
-                 "has_data": bool(points)}
+                 "has_data": bool(points), "sparse": len(points) < SPARSE_POINTS}
     context = {"charts": charts, "total": total, "range_key": range_key, "ranges": RANGES,
                "all_sources": every, "picked": picked, "start": start, "end": end,
                "source_query": source_query(picked)}

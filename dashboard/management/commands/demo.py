@@ -32,6 +32,7 @@ class Command(BaseCommand):
         if not settings.DEMO_MODE:
             raise CommandError("demo mode is off; run it through 'make demo' or set HASHWATCH_DEMO=1")
         call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
         host, port, sim_port = options["host"], options["port"], options["simulator_port"]
         simulator_url = f"http://127.0.0.1:{sim_port}"
         login = demo_setup(simulator_url=simulator_url)
