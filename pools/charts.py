@@ -80,18 +80,18 @@ def lttb(points: Sequence[Point], threshold: int) -> list[Point]:
     return sampled
 
 
-def bucket_sum(series: Iterable[Sequence[Point]], *, start: datetime, step: timedelta,
-               carry: int = 2) -> list[Point]:
-    """Add several series on a common grid: each series is averaged per bucket, and a bucket
-    a series skipped takes that series' previous value for up to `carry` buckets, so sources
-    polled at different moments do not make the total saw-tooth."""
-    seconds = step.total_seconds()
-    per_series: list[dict[int, float]] = []
-    for points in series:
-        sums: dict[int, list[float]] = defaultdict(list)
-        for at, value in points:
-            sums[int((at - start).total_seconds() // seconds)].append(value)
-        per_series.append({b: sum(v) / len(v) for b, v in sums.items()})
+def bucket_means(points: Iterable[Point], *, start: datetime, step: timedelta) -> dict[int, float]:
+    """One series averaged per bucket of `step` from `start` (bucket number -> mean)."""
+    sums: dict[int, list[float]] = defaultdict(list)
+    for at, value in points:
+        sums[int((at - start).total_seconds() // step.total_seconds())].append(value)
+    return {bucket: sum(values) / len(values) for bucket, values in sums.items()}
+
+
+def carry_sum(per_series: Sequence[dict[int, float]], *, start: datetime, step: timedelta,
+              carry: int = 2) -> list[Point]:
+    """Add bucketed series; a bucket a series skipped takes that series' previous value for
+    up to `carry` buckets, so sources polled at different moments do not saw-tooth."""
     buckets = sorted({b for values in per_series for b in values})
     if not buckets:
         return []
@@ -109,6 +109,12 @@ def bucket_sum(series: Iterable[Sequence[Point]], *, start: datetime, step: time
         if present:
             total.append((start + step * bucket, value))
     return total
+
+
+def bucket_sum(series: Iterable[Sequence[Point]], *, start: datetime, step: timedelta,
+               carry: int = 2) -> list[Point]:
+    return carry_sum([bucket_means(points, start=start, step=step) for points in series],
+                     start=start, step=step, carry=carry)
 
 
 def parse_moment(value: str) -> datetime | None:

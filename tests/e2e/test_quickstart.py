@@ -67,6 +67,9 @@ def test_demo_runs_on_sqlite_and_the_filesystem_broker(tmp_path: Path) -> None:
             page = session.get(f"{base}/sources/", timeout=10)
             assert page.status_code == 200
             assert "BTC.com" in page.text and "badge-ok" in page.text
+            overview = session.get(f"{base}/", timeout=10)
+            assert overview.status_code == 200 and "PH/s" in overview.text
+            assert session.get(f"{base}/hashrate/?range=7d", timeout=10).status_code == 200
             assert demo.poll() is None, "the demo stopped by itself"
         finally:
             demo.terminate()

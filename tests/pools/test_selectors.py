@@ -37,3 +37,21 @@ def test_the_overview_adds_up_the_accounts(polled_sources) -> None:
     assert btc.coin == "BTC" and btc.sources == 2
     assert btc.hashrate_hs == sum(a.hashrate_hs for a in PoolAccount.objects.all())
     assert sum(overview.worker_counts.values()) == 150
+
+
+def test_the_team_total_matches_adding_the_sources_by_hand(team, source) -> None:
+    from dashboard.services import source_create
+    from pools.charts import bucket_sum
+
+    other = source_create(team=team, kind="fake", label="Second", credentials={"api_key": "k2"})
+    start, end = NOW - timedelta(hours=24), NOW
+    series = {}
+    for offset, (s, level) in enumerate(((source, 1e15), (other, 4e14))):
+        points = [(start + timedelta(minutes=m, seconds=17 * offset), level * (1 + (m % 7) / 100))
+                  for m in range(0, 24 * 60, 1 + offset)]
+        HashrateSample.objects.bulk_create(HashrateSample(source=s, at=t, hashrate_hs=v) for t, v in points)
+        series[s.pk] = points
+    total = team_hashrate_series(sources=[source, other], start=start, end=end)
+    by_hand = bucket_sum(series.values(), start=start, step=(end - start) / 288)
+    assert len(total) == len(by_hand) > 250
+    assert all(abs(a[1] - b[1]) < 1e-3 * b[1] and a[0] == b[0] for a, b in zip(total, by_hand, strict=True))
