@@ -168,9 +168,12 @@ def team_pool_overview(*, sources: Sequence[Source]) -> PoolOverview:
 
 
 def team_workers(
-    *, sources: Sequence[Source], status: str = "", q: str = "", include_missing: bool = True
+    *, sources: Sequence[Source], status: str = "", q: str = "", subaccount: str = "",
+    include_missing: bool = True,
 ) -> QuerySet[Worker]:
     workers = Worker.objects.filter(source__in=sources).select_related("source")
+    if subaccount:
+        workers = workers.filter(extra__subaccount=subaccount)
     if status == "missing":
         workers = workers.filter(missing_since__isnull=False)
     elif status:
@@ -182,9 +185,11 @@ def team_workers(
     return workers
 
 
-def worker_status_counts(*, sources: Sequence[Source], q: str = "") -> dict[str, int]:
+def worker_status_counts(*, sources: Sequence[Source], q: str = "", subaccount: str = "") -> dict[str, int]:
     """Workers per status, those the pool no longer lists counted apart as "missing"."""
     workers = Worker.objects.filter(source__in=sources)
+    if subaccount:
+        workers = workers.filter(extra__subaccount=subaccount)
     if q:
         workers = workers.filter(name__icontains=q)
     counts = workers.aggregate(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -17,7 +19,7 @@ from dashboard.teams import team_view
 from dashboard.views import page
 from pools import selectors
 from pools.charts import DEFAULT_RANGE, RANGES, format_hashrate
-from pools.models import Worker
+from pools.models import PoolAccount, Worker
 from pools.presenters import earnings_chart, explorer_url, hashrate_chart
 
 WORKER_SORTS = {
@@ -29,17 +31,44 @@ SPARSE_POINTS = 10  # fewer readings than this: say why the line is short
 EARNING_RANGES = {"30d": 30, "90d": 90, "1y": 365, "all": None}
 
 
-def chosen_sources(request: HttpRequest) -> tuple[list[Source], list[Source], set[int]]:
-    """(all the team's pool sources, the ones the `source` filter picks, the picked ids)."""
+@dataclass(frozen=True)
+class Scope:
+    """Which of the team's pool sources a page shows: its `pool` (kind), `source` and
+    `subaccount` filters, and how to keep them in links that change something else."""
+
+    every: list[Source]
+    sources: list[Source]
+    pool: str = ""
+    picked: frozenset[int] = frozenset()
+    subaccount: str = ""
+
+    @property
+    def kinds(self) -> list[tuple[str, str]]:
+        return sorted({(s.kind, s.kind_label) for s in self.every}, key=lambda k: k[1])
+
+    @property
+    def query(self) -> str:
+        """`pool=...&source=...&` to put before another parameter in a link."""
+        params = [("pool", self.pool)] if self.pool else []
+        params += [("source", str(pk)) for pk in sorted(self.picked)]
+        if self.subaccount:
+            params.append(("subaccount", self.subaccount))
+        return urlencode(params) + "&" if params else ""
+
+    @property
+    def subaccounts(self) -> list[str]:
+        names = set()
+        for info in PoolAccount.objects.filter(source__in=self.sources).values_list("info", flat=True):
+            names |= {str(sub.get("name")) for sub in (info or {}).get("subaccounts", []) if sub.get("name")}
+        return sorted(names)
+
+
+def scope_of(request: HttpRequest) -> Scope:
     every = selectors.team_pool_sources(team=request.team)  # type: ignore[attr-defined]
-    wanted = {int(v) for v in request.GET.getlist("source") if v.isdigit()}
-    picked = [s for s in every if s.pk in wanted] if wanted else every
-    return every, picked, {s.pk for s in picked} if wanted else set()
-
-
-def source_query(picked: set[int]) -> str:
-    """`source=1&source=2&` to put before another parameter in a link that keeps the filter."""
-    return "".join(f"source={pk}&" for pk in sorted(picked))
+    pool = request.GET.get("pool", "")
+    wanted = frozenset(int(v) for v in request.GET.getlist("source") if v.isdigit())
+    sources = [s for s in every if (not pool or s.kind == pool) and (not wanted or s.pk in wanted)]
+    return Scope(every, sources, pool, wanted, request.GET.get("subaccount", "").strip()[:100])
 
 
 def chosen_range(request: HttpRequest, choices: dict[str, Any], default: str) -> str:
@@ -68,12 +97,12 @@ def overview_context(*, team: Any) -> dict[str, Any]:
 
 @team_view()
 def hashrate(request: HttpRequest) -> HttpResponse:
-    every, sources, picked = chosen_sources(request)
+    scope = scope_of(request)
     range_key = chosen_range(request, RANGES, DEFAULT_RANGE)
     end = timezone.now()
     start = end - RANGES[range_key]
     charts = []
-    for source in sources:
+    for source in scope.sources:
         points = selectors.hashrate_series(source=source, start=start, end=end)
         charts.append({
             "source": source, "chart_id": f"chart-{source.pk}", "has_data": bool(points),
@@ -82,32 +111,32 @@ def hashrate(request: HttpRequest) -> HttpResponse:
             "latest": format_hashrate(points[-1][1]) if points else None,
         })
     total = None
-    if len(sources) > 1:
-        points = selectors.team_hashrate_series(sources=sources, start=start, end=end)
+    if len(scope.sources) > 1:
+        points = selectors.team_hashrate_series(sources=scope.sources, start=start, end=end)
         total = {"spec": hashrate_chart([("All sources", points)], start=start, end=end),
                  "has_data": bool(points), "sparse": len(points) < SPARSE_POINTS}
     context = {"charts": charts, "total": total, "range_key": range_key, "ranges": RANGES,
-               "all_sources": every, "picked": picked, "start": start, "end": end,
-               "source_query": source_query(picked)}
+               "scope": scope, "start": start, "end": end}
     return page(request, "pools/hashrate.html", context, "charts")
 
 
 @team_view()
 def workers(request: HttpRequest) -> HttpResponse:
-    every, sources, picked = chosen_sources(request)
+    scope = scope_of(request)
     status = request.GET.get("status", "")
     q = request.GET.get("q", "").strip()[:100]
     sort = request.GET.get("sort", "name")
     field = WORKER_SORTS.get(sort.lstrip("-"), "name")
     descending = sort.startswith("-")
     ordering = [f"-{field}" if descending else field, "name", "pk"]
-    rows = selectors.team_workers(sources=sources, status=status, q=q).order_by(*ordering)
+    rows = selectors.team_workers(sources=scope.sources, status=status, q=q,
+                                  subaccount=scope.subaccount).order_by(*ordering)
     paginator = Paginator(rows, WORKERS_PER_PAGE)
     workers_page = paginator.get_page(request.GET.get("page"))
-    counts = selectors.worker_status_counts(sources=sources, q=q)
+    counts = selectors.worker_status_counts(sources=scope.sources, q=q, subaccount=scope.subaccount)
     context = {
         "workers_page": workers_page, "counts": counts, "status": status, "q": q,
-        "sort": sort, "all_sources": every, "picked": picked, "total": sum(counts.values()),
+        "sort": sort, "scope": scope, "total": sum(counts.values()),
         "query_without": query_without(request),
     }
     return page(request, "pools/workers.html", context, "workers-table")
@@ -147,7 +176,8 @@ def earnings_window(request: HttpRequest) -> tuple[str, Any, Any]:
 
 @team_view()
 def earnings(request: HttpRequest) -> HttpResponse:
-    every, sources, picked = chosen_sources(request)
+    scope = scope_of(request)
+    sources = scope.sources
     range_key, start, end = earnings_window(request)
     rows = list(selectors.team_earnings(sources=sources, start=start, end=end))
     payouts = list(selectors.team_payouts(sources=sources, start=start, end=end)[:500])
@@ -166,12 +196,12 @@ def earnings(request: HttpRequest) -> HttpResponse:
         payout.explorer = explorer_url(payout.coin, payout.tx)  # type: ignore[attr-defined]
     context = {
         "rows": rows, "payouts": payouts, "charts": charts, "range_key": range_key,
-        "ranges": EARNING_RANGES, "start": start, "end": end, "all_sources": every, "picked": picked,
+        "ranges": EARNING_RANGES, "start": start, "end": end, "scope": scope,
         "earning_totals": selectors.totals_by_coin(
             selectors.team_earnings(sources=sources, start=start, end=end)),
         "payout_totals": selectors.totals_by_coin(
             selectors.team_payouts(sources=sources, start=start, end=end)),
-        "query": request.GET.urlencode(), "source_query": source_query(picked),
+        "query": request.GET.urlencode(),
     }
     return page(request, "pools/earnings.html", context, "earnings-body")
 
@@ -193,7 +223,7 @@ def csv_response(filename: str, header: list[str], rows: Any) -> StreamingHttpRe
 
 @team_view()
 def earnings_csv(request: HttpRequest) -> StreamingHttpResponse:
-    _, sources, _ = chosen_sources(request)
+    sources = scope_of(request).sources
     range_key, start, end = earnings_window(request)
     rows = selectors.team_earnings(sources=sources, start=start, end=end)
     return csv_response(
@@ -204,7 +234,7 @@ def earnings_csv(request: HttpRequest) -> StreamingHttpResponse:
 
 @team_view()
 def payouts_csv(request: HttpRequest) -> StreamingHttpResponse:
-    _, sources, _ = chosen_sources(request)
+    sources = scope_of(request).sources
     range_key, start, end = earnings_window(request)
     rows = selectors.team_payouts(sources=sources, start=start, end=end)
     return csv_response(
