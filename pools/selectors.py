@@ -61,17 +61,20 @@ def hashrate_points(
     resolution: str | None = None,
 ) -> list[Point]:
     resolution = resolution or series_resolution(start=start, end=end)
+    rows, moment, value = series_table(resolution=resolution, start=start, end=end)
+    return list(rows.filter(source=source, worker_name=worker_name).order_by(moment)
+                .values_list(moment, value))
+
+
+def series_table(*, resolution: str, start: datetime, end: datetime) -> tuple[QuerySet[Any], str, str]:
+    """The rows of the table holding `resolution` within the range, with its time and value
+    column names."""
     if resolution == "raw":
-        rows = HashrateSample.objects.filter(
-            source=source, worker_name=worker_name, at__gte=start, at__lte=end
-        ).order_by("at").values_list("at", "hashrate_hs")
-    else:
-        table = HashrateHourly if resolution == "hour" else HashrateDaily
-        rows = table.objects.filter(
-            source=source, worker_name=worker_name,
-            bucket__gte=start - RESOLUTIONS[resolution], bucket__lte=end,
-        ).order_by("bucket").values_list("bucket", "hashrate_avg")
-    return list(rows)
+        return HashrateSample.objects.filter(at__gte=start, at__lte=end), "at", "hashrate_hs"
+    table: type[HashrateHourly | HashrateDaily] = HashrateHourly if resolution == "hour" else HashrateDaily
+    # A bucket that starts before `start` still covers part of the range.
+    rows = table.objects.filter(bucket__gte=start - RESOLUTIONS[resolution], bucket__lte=end)
+    return rows, "bucket", "hashrate_avg"
 
 
 def hashrate_series(
@@ -104,12 +107,7 @@ def team_hashrate_series(
     """
     resolution = series_resolution(start=start, end=end)
     step = max(RESOLUTIONS[resolution], (end - start) / buckets)
-    if resolution == "raw":
-        rows, moment, value = HashrateSample.objects.filter(at__gte=start, at__lte=end), "at", "hashrate_hs"
-    else:
-        table = HashrateHourly if resolution == "hour" else HashrateDaily
-        rows = table.objects.filter(bucket__gte=start - RESOLUTIONS[resolution], bucket__lte=end)
-        moment, value = "bucket", "hashrate_avg"
+    rows, moment, value = series_table(resolution=resolution, start=start, end=end)
     bucket = Floor((EpochSeconds(moment) - Value(start.timestamp())) / Value(step.total_seconds()))
     means = (
         rows.filter(source__in=sources, worker_name=ACCOUNT)

@@ -20,3 +20,58 @@ BTCCOM = register(SourceKind(
     ),
     default_interval=60,
 ))
+
+BTCPOOLKZ = register(SourceKind(
+    kind="btcpoolkz",
+    label="BTCpool.kz",
+    category="pool",
+    client_path="pools.clients.btcpoolkz.BtcPoolKzClient",
+    ingest_path="pools.ingest.pool_snapshot_ingest",
+    base_url="https://btcpool.kz",
+    credential_sets=((
+        Field("api_key", "API key",
+              help="On btcpool.kz, in the Settings Center; each account and child account has its own."),
+    ),),
+    options=(
+        Field("currency", "Currency", required=False, choices=("BTC", "BCH", "LTC"), default="BTC",
+              help="The coin of the account's hashrate and of every amount."),
+        Field("history_days", "History days", required=False, default="90",
+              help="How many days of earnings and payments the first poll fetches."),
+    ),
+    default_interval=60,
+))
+
+SBICRYPTO = register(SourceKind(
+    kind="sbicrypto",
+    label="SBI Crypto pool",
+    category="pool",
+    client_path="pools.clients.sbicrypto.SbiCryptoClient",
+    ingest_path="pools.ingest.pool_snapshot_ingest",
+    base_url="https://pool-api.sbicrypto.com",
+    credential_sets=(
+        (
+            Field("api_key", "API key",
+                  help="Created on the pool website; give it READ, and FINANCIALS for earnings."),
+            Field("api_secret", "API secret", help="The secret created with the API key."),
+        ),
+        (
+            Field("observer_key", "Observer key",
+                  help="Reads one subaccount's workers and hashrate; no earnings or payouts."),
+        ),
+    ),
+    options=(
+        Field("currency", "Coin", required=False, default="BTC",
+              help="The coin the overview files the account under; its luck and blocks are read "
+                   "even when no subaccount mines it."),
+        Field("history_days", "History days", required=False, default="90",
+              help="How many days of earnings and payouts the first poll fetches."),
+        Field("stats_url", "Legacy stats URL", required=False,
+              default="https://stats.sbicrypto.com/poolstats",
+              help="The pool's 24 h hashrate, reject and stale figures, served on their own host."),
+        Field("collectors", "Collector subaccount ids", required=False,
+              help="Comma-separated; empty asks every subaccount, none skips virtual subaccounts."),
+        Field("virtual_subaccounts", "Virtual subaccount ids", required=False,
+              help="Comma-separated; with collector ids, read only these virtual subaccounts."),
+    ),
+    default_interval=60,
+))

@@ -7,6 +7,7 @@ it at `/<prefix>`. `SimulatorServer` (in `server.py`) serves them in a backgroun
 from __future__ import annotations
 
 from dashboard.simulator.btccom import BtccomApi
+from dashboard.simulator.btcpoolkz import BtcPoolKzApi
 from dashboard.simulator.core import (
     DEFAULT_FAULT_DELAY,
     DEFAULT_SEED,
@@ -20,9 +21,13 @@ from dashboard.simulator.core import (
     route,
     utc_now,
 )
+from dashboard.simulator.sbicrypto import SbiCryptoApi, SbiStatsApi
 
 API_CLASSES: tuple[type[SimulatedApi], ...] = (
     BtccomApi,
+    BtcPoolKzApi,
+    SbiCryptoApi,
+    SbiStatsApi,
 )
 
 

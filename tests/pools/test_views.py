@@ -8,7 +8,7 @@ from tests.conftest import client_for
 
 def test_workers_filter_by_pool_source_and_status(alice, polled_sources) -> None:
     client = client_for(alice)
-    alpha, bravo = polled_sources
+    _, bravo = polled_sources
     body = client.get(f"/workers/?source={bravo.pk}&status=online").content.decode()
     online = Worker.objects.filter(source=bravo, status="online", missing_since__isnull=True).count()
     assert f"Online <strong>{online}</strong>" in body
