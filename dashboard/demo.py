@@ -24,13 +24,21 @@ class DemoSource:
     options: dict[str, Any]
 
 
-def demo_sources() -> list[DemoSource]:
-    from dashboard.simulator import btccom
+def demo_sources(simulator_url: str) -> list[DemoSource]:
+    from dashboard.simulator import btccom, btcpoolkz, sbicrypto
 
     return [
-        DemoSource("btccom", f"BTC.com · {account.user_name}",
-                   {"access_key": account.access_key, "puid": str(account.puid)}, {})
-        for account in btccom.ACCOUNTS
+        *(DemoSource("btccom", f"BTC.com · {account.user_name}",
+                     {"access_key": account.access_key, "puid": str(account.puid)}, {})
+          for account in btccom.ACCOUNTS),
+        *(DemoSource("btcpoolkz", f"BTCpool.kz · {account.currency}",
+                     {"api_key": account.api_key}, {"currency": account.currency})
+          for account in btcpoolkz.ACCOUNTS),
+        # Single-coin observer views: the per-coin totals of a multi-coin key account are
+        # not split yet, so the demo shows SBI through one subaccount per source.
+        *(DemoSource("sbicrypto", f"SBI Crypto · {sub.name}", {"observer_key": sub.observer_key},
+                     {"currency": sub.coin, "stats_url": f"{simulator_url}/sbicrypto-stats/poolstats"})
+          for sub in (sbicrypto.BRAVO, sbicrypto.ALPHA_BCH)),
     ]
 
 
@@ -54,7 +62,7 @@ def demo_setup(*, simulator_url: str) -> DemoLogin:
     user.save()
     Membership.objects.get_or_create(team=team, user=user, defaults={"role": Role.OWNER})
     created = 0
-    for spec in demo_sources():
+    for spec in demo_sources(simulator_url):
         base_url = f"{simulator_url}/{spec.kind}"
         existing = Source.objects.filter(team=team, label=spec.label).first()
         if existing:

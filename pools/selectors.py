@@ -135,6 +135,8 @@ class CoinFigures:
     unpaid: Decimal = ZERO
     paid_total: Decimal = ZERO
     sources: int = 0
+    has_balance: bool = False  # some source reports earnings for this coin (observer keys do not)
+    workers: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -148,18 +150,24 @@ def team_pool_overview(*, sources: Sequence[Source]) -> PoolOverview:
     enabled = [source for source in sources if source.enabled]
     accounts = {a.source_id: a for a in PoolAccount.objects.filter(source__in=sources)}
     coins: dict[str, CoinFigures] = {}
+    mining: dict[str, list[Source]] = defaultdict(list)
     for source in enabled:
-        figures = coins.setdefault(source_coin(source), CoinFigures(source_coin(source)))
+        coin = source_coin(source)
+        mining[coin].append(source)
+        figures = coins.setdefault(coin, CoinFigures(coin))
         figures.sources += 1
         if account := accounts.get(source.pk):
             figures.hashrate_hs += account.hashrate_hs or 0.0
             figures.hashrate_24h_hs += account.hashrate_24h_hs or 0.0
     for balance in Balance.objects.filter(source__in=enabled):
         figures = coins.setdefault(balance.coin, CoinFigures(balance.coin))
+        figures.has_balance = True
         figures.today += balance.today or ZERO
         figures.yesterday += balance.yesterday or ZERO
         figures.unpaid += balance.unpaid
         figures.paid_total += balance.paid_total
+    for coin, group in mining.items():
+        coins[coin].workers = worker_status_counts(sources=group)
     return PoolOverview(
         sorted(coins.values(), key=lambda f: f.coin), worker_status_counts(sources=enabled), accounts
     )

@@ -53,7 +53,7 @@ class Command(BaseCommand):
             f"  sign in as: {login.username}\n  password:   {login.password}\n"
             f"  database:   {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
             f"queue: {str(settings.CELERY_BROKER_URL).split('://')[0]}\n"
-            f"  simulator:  {simulator_url} (BTC.com accounts polled every minute)\n"
+            f"  simulator:  {simulator_url} (simulated BTC.com, BTCpool.kz and SBI Crypto accounts)\n"
             "Press Ctrl-C to stop.\n"
         ))
         self.stdout.flush()
