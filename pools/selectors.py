@@ -159,18 +159,27 @@ def team_pool_overview(*, sources: Sequence[Source]) -> PoolOverview:
         if account := accounts.get(source.pk):
             figures.hashrate_hs += account.hashrate_hs or 0.0
             figures.hashrate_24h_hs += account.hashrate_24h_hs or 0.0
+    paid = paid_by_source_and_coin(sources=enabled)
     for balance in Balance.objects.filter(source__in=enabled):
         figures = coins.setdefault(balance.coin, CoinFigures(balance.coin))
         figures.has_balance = True
         figures.today += balance.today or ZERO
         figures.yesterday += balance.yesterday or ZERO
         figures.unpaid += balance.unpaid
-        figures.paid_total += balance.paid_total
+        # Some pools report no lifetime total (BTCpool.kz) or only a recent one (SBI): the
+        # payouts stored so far are then the better figure.
+        figures.paid_total += max(balance.paid_total, paid.get((balance.source_id, balance.coin), ZERO))
     for coin, group in mining.items():
         coins[coin].workers = worker_status_counts(sources=group)
     return PoolOverview(
         sorted(coins.values(), key=lambda f: f.coin), worker_status_counts(sources=enabled), accounts
     )
+
+
+def paid_by_source_and_coin(*, sources: Sequence[Source]) -> dict[tuple[int, str], Decimal]:
+    rows = (Payout.objects.filter(source__in=sources).order_by().values("source_id", "coin")
+            .annotate(total=Sum("amount")))
+    return {(row["source_id"], row["coin"]): row["total"] for row in rows}
 
 
 def team_workers(

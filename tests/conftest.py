@@ -108,3 +108,27 @@ def polled_sources(team: Team, simulator: SimulatorServer) -> list[Source]:
         assert run is not None and run.ok, run.message if run else "skipped"
         source.refresh_from_db()
     return sources
+
+
+@pytest.fixture
+def all_pools(team: Team, simulator: SimulatorServer) -> list[Source]:
+    """One source per pool kind on the simulator (three BTC, one LTC), each polled once."""
+    from dashboard.simulator import btcpoolkz, sbicrypto
+
+    sources = [
+        btccom_source(team, simulator, ALPHA, "BTC.com farm"),
+        source_create(team=team, kind="btcpoolkz", label="KZ BTC", base_url=simulator.base_url("btcpoolkz"),
+                      credentials={"api_key": btcpoolkz.ALPHA.api_key}, options={"currency": "BTC"}),
+        source_create(team=team, kind="btcpoolkz", label="KZ LTC", base_url=simulator.base_url("btcpoolkz"),
+                      credentials={"api_key": btcpoolkz.LTC_FARM.api_key}, options={"currency": "LTC"}),
+        source_create(team=team, kind="sbicrypto", label="SBI observed",
+                      base_url=simulator.base_url("sbicrypto"),
+                      credentials={"observer_key": sbicrypto.BRAVO.observer_key},
+                      options={"currency": "BTC",
+                               "stats_url": f"{simulator.url}/sbicrypto-stats/poolstats"}),
+    ]
+    for source in sources:
+        run = source_poll(source_id=source.pk)
+        assert run is not None and run.ok, run.message if run else "skipped"
+        source.refresh_from_db()
+    return sources

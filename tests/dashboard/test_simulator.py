@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,26 +16,13 @@ from dashboard.simulator import FrozenClock, build_simulator
 from dashboard.simulator.btccom import ALPHA, BRAVO, Account, account_workers, worker_status
 from dashboard.simulator.core import Request
 from dashboard.simulator.server import SimulatorServer
+from tests.simulated import frozen_simulator_fixtures
 
 START = datetime(2025, 6, 15, 12, 0, 30, tzinfo=UTC)
 CLOCK = FrozenClock(START)
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[SimulatorServer]:
-    with SimulatorServer(build_simulator(clock=CLOCK, fault_delay=0.3)) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def fresh(server: SimulatorServer) -> None:
-    CLOCK.now = START
-    server.simulator.reset()
-
-
-@pytest.fixture
-def base(server: SimulatorServer) -> str:
-    return server.base_url("btccom")
+server, fresh, base = frozen_simulator_fixtures(clock=CLOCK, start=START, prefix="btccom")
 
 
 def creds(account: Account = ALPHA) -> dict[str, Any]:

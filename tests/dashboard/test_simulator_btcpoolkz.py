@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -22,6 +21,7 @@ from dashboard.simulator.core import Request
 from dashboard.simulator.server import SimulatorServer
 from dashboard.sources import PollContext
 from pools.clients.btcpoolkz import BtcPoolKzClient
+from tests.simulated import frozen_simulator_fixtures
 
 START = datetime(2025, 6, 15, 12, 3, 30, tzinfo=UTC)
 TICK = int(datetime(2025, 6, 15, 12, 0, tzinfo=UTC).timestamp())
@@ -31,21 +31,7 @@ WORKER_KEYS = ["hashrate_10min", "hashrate_1hour", "hashrate_24hour", "last_acti
                "worker_id", "worker_name", "worker_status"]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[SimulatorServer]:
-    with SimulatorServer(build_simulator(clock=CLOCK, fault_delay=0.3)) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def fresh(server: SimulatorServer) -> None:
-    CLOCK.now = START
-    server.simulator.reset()
-
-
-@pytest.fixture
-def base(server: SimulatorServer) -> str:
-    return server.base_url("btcpoolkz")
+server, fresh, base = frozen_simulator_fixtures(clock=CLOCK, start=START, prefix="btcpoolkz")
 
 
 def raw(base: str, name: str, account: Account | None = ALPHA, **params: Any) -> requests.Response:

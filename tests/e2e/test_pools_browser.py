@@ -106,3 +106,23 @@ def test_pool_pages_fit_a_phone(page_for, alice, history, live_server) -> None:
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{path} scrolls sideways ({width}px)"
         screenshot(page, "pools-phone-" + (path.strip("/") or "overview"))
+
+
+def test_overview_adds_up_three_pools_per_coin(page_for, alice, all_pools) -> None:
+    from pools.models import Balance
+
+    page = page_for("alice", PASSWORD)
+    labels = page.locator(".stat-hero .stat-label").all_inner_texts()
+    assert [label.split()[0] for label in labels] == ["BTC", "LTC"]
+    for coin, kinds in (("BTC", {"btccom", "btcpoolkz", "sbicrypto"}), ("LTC", {"btcpoolkz"})):
+        accounts = PoolAccount.objects.filter(
+            source__in=[s for s in all_pools if s.options.get("currency", "BTC") == coin])
+        assert {a.source.kind for a in accounts} == kinds
+        hero = page.locator(f".stat-hero:has-text('{coin} hashrate now') .stat-value").inner_text()
+        assert hero == format_hashrate(sum(a.hashrate_hs for a in accounts))
+        today = sum(b.today for b in Balance.objects.filter(coin=coin))
+        earned = page.locator(f".stat:has-text('Earned today'):has(.unit:text-is('{coin}')) .stat-value")
+        assert earned.inner_text().split()[0].replace(",", "") == f"{today:.8f}"
+    screenshot(page, "pools-overview-three-pools")
+    page.goto(page.url + "workers/?pool=sbicrypto")
+    assert "of 240" in page.inner_text(".pager")
