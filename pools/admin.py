@@ -16,6 +16,7 @@ from pools.models import (
     HashrateSample,
     Payout,
     PoolAccount,
+    PoolCoinStat,
     PoolStat,
     Worker,
 )
@@ -87,6 +88,13 @@ class PoolStatAdmin(ReadOnlyAdmin):
     list_display = ["at", "source", "scope", "coin", "hashrate_hs", "workers", "users"]
     list_filter = ["scope", "coin", "source"]
     date_hierarchy = "at"
+
+
+@admin.register(PoolCoinStat)
+class PoolCoinStatAdmin(ReadOnlyAdmin):
+    list_display = ["source", "coin", "pool_hashrate_hs", "network_hashrate_hs", "miners",
+                    "fee_percent", "payout_rate", "payout_rate_unit", "as_of", "updated_at"]
+    list_filter = ["coin", "source"]
 
 
 @admin.register(PoolAccount)

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 Row = dict[str, Any]
 
 BATCH_SIZE = 2000
+MAX_BLOCKS = 20  # found blocks kept per coin: the pool's recent ones, not its history
 COPY_MIN_ROWS = 1000  # below this one INSERT statement is as quick as COPY
 SUSPECT_RATIO = 1000.0
 # Upstream account answers sometimes echo request parameters; none of these belong in a row.
@@ -31,6 +32,11 @@ WORKER_UPDATE_FIELDS = [
     "raw_unit", "extra", "last_seen_at", "missing_since",
 ]
 SAMPLE_UPDATE_FIELDS = ["hashrate_hs", "avg_window", "raw_value", "raw_unit", "suspect"]
+POOL_COIN_STAT_UPDATE_FIELDS = [
+    "as_of", "pool_hashrate_hs", "network_hashrate_hs", "network_difficulty", "miners", "workers",
+    "fee_percent", "luck", "blocks", "payout_rate", "payout_rate_unit", "usd_rate", "name",
+    "algorithm", "paid_daily", "updated_at",
+]
 
 
 def pool_snapshot_ingest(*, source: Source, snapshot: base.PoolSnapshot, now: datetime) -> dict[str, int]:
@@ -52,6 +58,7 @@ def pool_snapshot_ingest(*, source: Source, snapshot: base.PoolSnapshot, now: da
         "payouts": payouts_upsert(source=source, payouts=snapshot.payouts),
         "balances": balances_upsert(source=source, balances=snapshot.balances, now=now),
         "pool_stats": pool_stats_upsert(source=source, stats=snapshot.pool_stats, at=at),
+        "pool_coin_stats": pool_coin_stats_upsert(source=source, figures=snapshot.pool_figures, now=now),
         "pool_account": pool_account_upsert(source=source, snapshot=snapshot, now=now),
     }
 
@@ -311,6 +318,36 @@ def pool_stats_upsert(*, source: Source, stats: Sequence[base.PoolStats], at: da
         "raw_unit"])
 
 
+def pool_coin_stats_upsert(
+    *, source: Source, figures: Sequence[base.PoolCoinFigures], now: datetime
+) -> int:
+    rows = {
+        figure.coin: {
+            "source_id": source.pk, "coin": figure.coin, "as_of": figure.as_of,
+            "pool_hashrate_hs": figure.pool_hashrate_hs,
+            "network_hashrate_hs": figure.network_hashrate_hs,
+            "network_difficulty": figure.network_difficulty, "miners": figure.miners,
+            "workers": figure.workers, "fee_percent": figure.fee_percent, "luck": figure.luck,
+            "blocks": [block_entry(block) for block in figure.blocks[:MAX_BLOCKS]],
+            "payout_rate": figure.payout_rate, "payout_rate_unit": figure.payout_rate_unit,
+            "usd_rate": figure.usd_rate, "name": figure.name, "algorithm": figure.algorithm,
+            "paid_daily": figure.paid_daily, "updated_at": now,
+        }
+        for figure in figures
+    }
+    return upsert(m.PoolCoinStat, list(rows.values()), unique=["source", "coin"],
+                  update=POOL_COIN_STAT_UPDATE_FIELDS)
+
+
+def block_entry(block: base.FoundBlock) -> Row:
+    """A found block as JSON: the reward as decimal text, so no float rounds it."""
+    return {
+        "height": block.height, "hash": block.hash,
+        "found_at": block.found_at.astimezone(UTC).isoformat() if block.found_at else None,
+        "reward": None if block.reward is None else plain(block.reward),
+    }
+
+
 def pool_account_upsert(*, source: Source, snapshot: base.PoolSnapshot, now: datetime) -> int:
     """The live figures are always this poll's, None where it could not read them, so a
     stale figure never passes for a current one; a failed account-info call keeps the last
@@ -324,6 +361,7 @@ def pool_account_upsert(*, source: Source, snapshot: base.PoolSnapshot, now: dat
         "workers_offline": counts.offline if counts else None,
         "workers_dead": counts.dead if counts else None,
         "workers_total": counts.total if counts else None,
+        "hashrate_by_coin": snapshot.coin_hashrates,
     }
     if account := snapshot.account:
         fields |= {"account_id": account.account_id, "name": account.name,

@@ -228,6 +228,51 @@ class PoolStat(models.Model):
         return f"{self.scope} {self.coin} at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
+class PoolCoinStat(models.Model):
+    """The figures a pool publishes about itself for one coin, as the latest poll read them;
+    one row per source and coin. A figure the poll could not read is empty rather than left
+    from an earlier poll, so `updated_at` dates every figure in the row."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="pool_coin_stats")
+    coin = models.CharField(max_length=16)
+    as_of = models.DateTimeField(
+        null=True, blank=True, help_text="When the pool says it computed the figures, if it says."
+    )
+    pool_hashrate_hs = models.FloatField(null=True, blank=True)
+    network_hashrate_hs = models.FloatField(null=True, blank=True)
+    network_difficulty = models.FloatField(null=True, blank=True)
+    miners = models.BigIntegerField(null=True, blank=True)
+    workers = models.BigIntegerField(null=True, blank=True)
+    fee_percent = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    luck = models.JSONField(
+        default=dict, blank=True, encoder=DjangoJSONEncoder, help_text='Percent by period, e.g. "7d".'
+    )
+    blocks = models.JSONField(
+        default=list, blank=True, encoder=DjangoJSONEncoder,
+        help_text="The latest found blocks, newest first: height, hash, found_at, reward.",
+    )
+    # A rate per MH/s of a coin like BTC is below 1e-12 coins.
+    payout_rate = models.DecimalField(max_digits=40, decimal_places=24, null=True, blank=True)
+    payout_rate_unit = models.CharField(max_length=32, blank=True, help_text='e.g. "BTC/TH/day".')
+    usd_rate = models.DecimalField(max_digits=DIGITS, decimal_places=PLACES, null=True, blank=True)
+    name = models.CharField(max_length=64, blank=True)
+    algorithm = models.CharField(max_length=32, blank=True)
+    paid_daily = models.DecimalField(
+        max_digits=DIGITS, decimal_places=PLACES, null=True, blank=True,
+        help_text="Whole coins the pool paid all its miners on its last reported day.",
+    )
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["coin"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "coin"], name="pool_coin_stat_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.coin} figures of {self.source_id}"
+
+
 class PoolAccount(models.Model):
     """The account as of the latest poll: who it is and its headline figures, one row per
     source so the overview reads one row instead of aggregating series."""
@@ -241,6 +286,10 @@ class PoolAccount(models.Model):
     region = models.CharField(max_length=32, blank=True)
     info = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     hashrate_hs = models.FloatField(null=True, blank=True)
+    hashrate_by_coin = models.JSONField(
+        default=dict, blank=True,
+        help_text="H/s per coin of an account that mines several; empty: all the source's coin.",
+    )
     hashrate_15m_hs = models.FloatField(null=True, blank=True)
     hashrate_24h_hs = models.FloatField(null=True, blank=True)
     workers_online = models.PositiveIntegerField(null=True, blank=True)

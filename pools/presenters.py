@@ -16,6 +16,18 @@ EXPLORERS = {
 }
 
 
+BLOCK_EXPLORERS = {
+    "BTC": "https://mempool.space/block/{hash}",
+    "BCH": "https://blockchair.com/bitcoin-cash/block/{hash}",
+    "LTC": "https://blockchair.com/litecoin/block/{hash}",
+}
+
+
+def block_url(coin: str, block_hash: str) -> str:
+    template = BLOCK_EXPLORERS.get(coin.upper())
+    return template.format(hash=block_hash) if template and block_hash else ""
+
+
 def explorer_url(coin: str, tx: str) -> str:
     template = EXPLORERS.get(coin.upper())
     return template.format(tx=tx) if template and tx else ""

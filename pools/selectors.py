@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -150,15 +150,16 @@ def team_pool_overview(*, sources: Sequence[Source]) -> PoolOverview:
     enabled = [source for source in sources if source.enabled]
     accounts = {a.source_id: a for a in PoolAccount.objects.filter(source__in=sources)}
     coins: dict[str, CoinFigures] = {}
-    mining: dict[str, list[Source]] = defaultdict(list)
     for source in enabled:
-        coin = source_coin(source)
-        mining[coin].append(source)
-        figures = coins.setdefault(coin, CoinFigures(coin))
-        figures.sources += 1
-        if account := accounts.get(source.pk):
-            figures.hashrate_hs += account.hashrate_hs or 0.0
-            figures.hashrate_24h_hs += account.hashrate_24h_hs or 0.0
+        account = accounts.get(source.pk)
+        for coin, share in coin_shares(source, account).items():
+            figures = coins.setdefault(coin, CoinFigures(coin))
+            figures.sources += 1
+            if account:
+                figures.hashrate_hs += (account.hashrate_hs or 0.0) * share
+                figures.hashrate_24h_hs += (account.hashrate_24h_hs or 0.0) * share
+            counts = worker_status_counts(sources=[source], subaccounts=coin_subaccounts(account, coin))
+            figures.workers = {k: figures.workers.get(k, 0) + v for k, v in counts.items()}
     paid = paid_by_source_and_coin(sources=enabled)
     for balance in Balance.objects.filter(source__in=enabled):
         figures = coins.setdefault(balance.coin, CoinFigures(balance.coin))
@@ -169,11 +170,27 @@ def team_pool_overview(*, sources: Sequence[Source]) -> PoolOverview:
         # Some pools report no lifetime total (BTCpool.kz) or only a recent one (SBI): the
         # payouts stored so far are then the better figure.
         figures.paid_total += max(balance.paid_total, paid.get((balance.source_id, balance.coin), ZERO))
-    for coin, group in mining.items():
-        coins[coin].workers = worker_status_counts(sources=group)
     return PoolOverview(
         sorted(coins.values(), key=lambda f: f.coin), worker_status_counts(sources=enabled), accounts
     )
+
+
+def coin_shares(source: Source, account: PoolAccount | None) -> dict[str, float]:
+    """Which part of a source's hashrate each coin has: all of it for the source's coin,
+    unless the pool reported hashrate per coin (an account mining several)."""
+    by_coin = {coin: hs for coin, hs in ((account.hashrate_by_coin or {}) if account else {}).items() if hs}
+    total = sum(by_coin.values())
+    if len(by_coin) < 2 or not total:
+        return {source_coin(source): 1.0}
+    return {coin: hs / total for coin, hs in by_coin.items()}
+
+
+def coin_subaccounts(account: PoolAccount | None, coin: str) -> list[str] | None:
+    """Names of the subaccounts mining `coin` for a multi-coin account, else None (all)."""
+    subs = ((account.info or {}).get("subaccounts", []) if account else [])
+    if len({sub.get("coin") for sub in subs}) < 2:
+        return None
+    return [str(sub.get("name")) for sub in subs if sub.get("coin") == coin]
 
 
 def paid_by_source_and_coin(*, sources: Sequence[Source]) -> dict[tuple[int, str], Decimal]:
@@ -200,11 +217,15 @@ def team_workers(
     return workers
 
 
-def worker_status_counts(*, sources: Sequence[Source], q: str = "", subaccount: str = "") -> dict[str, int]:
+def worker_status_counts(
+    *, sources: Sequence[Source], q: str = "", subaccount: str = "", subaccounts: list[str] | None = None
+) -> dict[str, int]:
     """Workers per status, those the pool no longer lists counted apart as "missing"."""
     workers = Worker.objects.filter(source__in=sources)
     if subaccount:
         workers = workers.filter(extra__subaccount=subaccount)
+    if subaccounts is not None:
+        workers = workers.filter(extra__subaccount__in=subaccounts)
     if q:
         workers = workers.filter(name__icontains=q)
     counts = workers.aggregate(
@@ -240,3 +261,44 @@ def team_payouts(
 def totals_by_coin(rows: QuerySet[DailyEarning] | QuerySet[Payout]) -> dict[str, Decimal]:
     return {row["coin"]: row["total"] for row in
             rows.order_by().values("coin").annotate(total=Sum("amount")).order_by("coin")}
+
+
+@dataclass(frozen=True)
+class EarningRate:
+    """What the account earned per TH/s over one day, to set beside the pool's own rate."""
+
+    day: date
+    coin: str
+    amount: Decimal
+    hashrate_hs: float
+
+    @property
+    def per_th(self) -> Decimal:
+        return self.amount / Decimal(self.hashrate_hs / 1e12)
+
+
+def source_earning_rates(*, source: Source, today: date) -> list[EarningRate]:
+    """The last complete pool day per coin, divided by the hashrate that earned it."""
+    rates = []
+    coins = DailyEarning.objects.filter(source=source).order_by().values_list("coin", flat=True).distinct()
+    for coin in sorted(set(coins)):
+        earning = (DailyEarning.objects.filter(source=source, coin=coin, date__lt=today)
+                   .order_by("-date").first())
+        if earning is None:
+            continue
+        if hashrate := day_hashrate(source=source, day=earning.date, coin=coin):
+            rates.append(EarningRate(earning.date, coin, earning.amount, hashrate))
+    return rates
+
+
+def day_hashrate(*, source: Source, day: date, coin: str) -> float | None:
+    """The account's average hashrate over a UTC day: the daily roll-up when there is one,
+    else (a new source) the pool's own 24 h figure; per coin for a multi-coin account."""
+    account = PoolAccount.objects.filter(source=source).first()
+    by_coin = getattr(account, "hashrate_by_coin", None) or {}
+    if len(by_coin) > 1:
+        return by_coin.get(coin) or None
+    start = datetime.combine(day, time(0), tzinfo=UTC)
+    daily = (HashrateDaily.objects.filter(source=source, worker_name=ACCOUNT, bucket=start)
+             .values_list("hashrate_avg", flat=True).first())
+    return daily or (account.hashrate_24h_hs if account else None) or None

@@ -6,6 +6,7 @@ urlpatterns = [
     path("hashrate/", views.hashrate, name="hashrate"),
     path("workers/", views.workers, name="workers"),
     path("workers/<int:pk>/", views.worker_detail, name="worker_detail"),
+    path("pools/<int:pk>/", views.pool_page, name="pool_page"),
     path("earnings/", views.earnings, name="earnings"),
     path("earnings/earnings.csv", views.earnings_csv, name="earnings_csv"),
     path("earnings/payouts.csv", views.payouts_csv, name="payouts_csv"),

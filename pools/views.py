@@ -10,17 +10,18 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from dashboard.models import Source
+from dashboard.selectors import team_source_get
 from dashboard.teams import team_view
 from dashboard.views import page
 from pools import selectors
-from pools.charts import DEFAULT_RANGE, RANGES, format_hashrate
-from pools.models import PoolAccount, Worker
-from pools.presenters import earnings_chart, explorer_url, hashrate_chart
+from pools.charts import DEFAULT_RANGE, RANGES, format_hashrate, parse_moment
+from pools.models import PoolAccount, PoolCoinStat, Worker
+from pools.presenters import block_url, earnings_chart, explorer_url, hashrate_chart
 
 WORKER_SORTS = {
     "name": "name", "source": "source__label", "status": "status",
@@ -86,13 +87,18 @@ def overview_context(*, team: Any) -> dict[str, Any]:
     figures = selectors.team_pool_overview(sources=sources)
     enabled = [s for s in sources if s.enabled]
     charts = []
+    single_coin = {s.pk for s in enabled
+                   if len(selectors.coin_shares(s, figures.accounts.get(s.pk))) == 1}
     for coin in figures.coins:
-        mining = [s for s in enabled if selectors.source_coin(s) == coin.coin]
+        # A source mining several coins has one hashrate series for all of them: it is
+        # charted on the Hashrate page, not inside one coin's total.
+        mining = [s for s in enabled if s.pk in single_coin and selectors.source_coin(s) == coin.coin]
         points = selectors.team_hashrate_series(sources=mining, start=start, end=end)
         charts.append({"coin": coin.coin, "chart_id": f"chart-overview-{coin.coin}", "has_data": bool(points),
                        "sparse": len(points) < SPARSE_POINTS,
                        "spec": hashrate_chart([(f"{coin.coin} hashrate", points)], start=start, end=end)})
-    return {"pools": figures, "pool_charts": charts}
+    return {"pools": figures, "pool_charts": charts,
+            "multi_coin_sources": [s for s in enabled if s.pk not in single_coin]}
 
 
 @team_view()
@@ -165,6 +171,28 @@ def worker_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {"worker": worker, "range_key": range_key, "ranges": RANGES, "has_data": bool(points),
                "spec": hashrate_chart([(worker.name, points)], start=start, end=end)}
     return page(request, "pools/worker_detail.html", context, "worker-chart")
+
+
+@team_view()
+def pool_page(request: HttpRequest, pk: int) -> HttpResponse:
+    source = team_source_get(team=request.team, pk=pk)  # type: ignore[attr-defined]
+    if source.kind_spec.category != "pool":
+        raise Http404("Not a mining pool.")
+    account = PoolAccount.objects.filter(source=source).first()
+    mined = set(selectors.coin_shares(source, account))
+    # The coins this account mines first: the rest is context the pool publishes anyway.
+    figures = sorted(PoolCoinStat.objects.filter(source=source), key=lambda f: (f.coin not in mined, f.coin))
+    rates = {r.coin: r for r in selectors.source_earning_rates(source=source, today=timezone.now().date())}
+    for stat in figures:
+        stat.mined = stat.coin in mined  # type: ignore[attr-defined]
+        stat.earning_rate = rates.get(stat.coin)  # type: ignore[attr-defined]
+        stat.block_list = [  # type: ignore[attr-defined]
+            {**block, "explorer": block_url(stat.coin, str(block.get("hash") or "")),
+             "found": parse_moment(str(block.get("found_at") or ""))}
+            for block in stat.blocks[:20]
+        ]
+    context = {"source": source, "figures": figures, "account": account}
+    return render(request, "pools/pool.html", context)
 
 
 def earnings_window(request: HttpRequest) -> tuple[str, Any, Any]:

@@ -98,6 +98,36 @@ class PoolStats:
 
 
 @dataclass(frozen=True, slots=True)
+class FoundBlock:
+    height: int | None
+    hash: str
+    found_at: datetime | None
+    reward: Decimal | None  # whole coins
+
+
+@dataclass(frozen=True, slots=True)
+class PoolCoinFigures:
+    """The figures a pool publishes about itself for one coin, read in one poll."""
+
+    coin: str
+    as_of: datetime | None = None  # when the pool says they were computed, if it says
+    pool_hashrate_hs: float | None = None
+    network_hashrate_hs: float | None = None
+    network_difficulty: float | None = None
+    miners: int | None = None  # accounts (users) mining on the pool
+    workers: int | None = None
+    fee_percent: Decimal | None = None
+    luck: dict[str, float] = field(default_factory=dict)  # period ("7d", "30d") -> percent
+    blocks: list[FoundBlock] = field(default_factory=list)  # newest first
+    payout_rate: Decimal | None = None  # coin paid per unit of hashrate, see payout_rate_unit
+    payout_rate_unit: str = ""  # e.g. "BTC/TH/day"
+    usd_rate: Decimal | None = None  # USD per coin
+    name: str = ""  # the pool's name for the coin, e.g. "bitcoin cash"
+    algorithm: str = ""
+    paid_daily: Decimal | None = None  # whole coins the pool paid to all its miners on the last day
+
+
+@dataclass(frozen=True, slots=True)
 class AccountInfo:
     account_id: str
     name: str
@@ -121,6 +151,10 @@ class PoolSnapshot:
     payouts: list[Payout] = field(default_factory=list)
     balances: list[Balance] = field(default_factory=list)
     pool_stats: list[PoolStats] = field(default_factory=list)
+    pool_figures: list[PoolCoinFigures] = field(default_factory=list)
+    # The account's hashrate in H/s per coin, for accounts that mine several; empty when all of
+    # it is the source's coin.
+    coin_hashrates: dict[str, float] = field(default_factory=dict)
     account: AccountInfo | None = None
     # Records that did not parse are left out rather than failing the poll; these say why.
     problems: list[str] = field(default_factory=list)

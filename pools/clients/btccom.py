@@ -58,6 +58,15 @@ def moment(value: Any, *, field: str) -> datetime | None:
     return base.from_utc_text(value, field=field)
 
 
+def pool_figures(stats: base.PoolStats | None) -> list[base.PoolCoinFigures]:
+    """The pool's figures from its stats, all nodes' where they were read: BTC.com publishes
+    hashrate, workers and users, nothing about the network, luck, blocks or fees."""
+    if stats is None:
+        return []
+    return [base.PoolCoinFigures(coin=stats.coin, pool_hashrate_hs=stats.hashrate_hs,
+                                 miners=stats.users, workers=stats.workers)]
+
+
 class BtcComClient:
     def __init__(self, ctx: PollContext) -> None:
         self.ctx = ctx
@@ -74,7 +83,7 @@ class BtcComClient:
         # realtime/hashrate is the account's own 15m figure, so it wins over worker/stats'.
         samples = {s.window: s for s in [*stats_samples, *self.realtime_hashrate()]}
         workers, (earnings, payouts) = self.workers(), self.earn_history()
-        pools = [self.pool_stats(), self.pool_stats(merge=True)]
+        node, merged = self.pool_stats(), self.pool_stats(merge=True)
 
         def rate(window: str) -> float | None:
             return samples[window].hashrate_hs if window in samples else None
@@ -83,8 +92,8 @@ class BtcComClient:
             fetched_at=self.ctx.now, hashrate_hs=rate("1m"), hashrate_15m_hs=rate("15m"),
             hashrate_24h_hs=rate("24h"), hashrate_samples=list(samples.values()),
             worker_counts=counts, workers=workers, earnings=earnings, payouts=payouts,
-            balances=[balance] if balance else [], pool_stats=[p for p in pools if p],
-            account=account, problems=self.problems,
+            balances=[balance] if balance else [], pool_stats=[p for p in (node, merged) if p],
+            pool_figures=pool_figures(merged or node), account=account, problems=self.problems,
         )
 
     def pool_stats(self, merge: bool = False) -> base.PoolStats | None:

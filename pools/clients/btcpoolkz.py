@@ -77,10 +77,10 @@ class BtcPoolKzClient:
         self.problems = []
         summary = self.summary_data()  # first, so a rejected key fails before the long lists
         workers, earnings, payouts = self.workers(), self.profit_history(), self.payment_history()
-        pool_stats = self.main_stat()
+        pool_stats, pool_figures = self.main_stat()
         snapshot = base.PoolSnapshot(
             fetched_at=self.ctx.now, workers=workers, earnings=earnings, payouts=payouts,
-            pool_stats=pool_stats, problems=self.problems,
+            pool_stats=pool_stats, pool_figures=pool_figures, problems=self.problems,
         )
         if summary is None:
             return snapshot
@@ -112,15 +112,22 @@ class BtcPoolKzClient:
         # The pool is in Kazakhstan, ahead of UTC: its calendar may already be on our tomorrow.
         return {"from": start.isoformat(), "to": (today + timedelta(days=1)).isoformat()}
 
-    def main_stat(self) -> list[base.PoolStats]:
+    def main_stat(self) -> tuple[list[base.PoolStats], list[base.PoolCoinFigures]]:
+        """Pool and network figures of every coin the pool mines, not only the source's: they
+        are the pool's, the same whichever coin the account mines."""
         data = as_object(self._call("main_stat", account=False)["data"], what="main_stat data")
         stats: list[base.PoolStats] = []
+        figures: list[base.PoolCoinFigures] = []
         for coin, record in data.items():
             try:
-                stats += self._pool_stats(str(coin), as_object(record, what=f"coin {coin}"))
+                entry = as_object(record, what=f"coin {coin}")
+                coin_stats, coin_figures = self._pool_stats(str(coin), entry), self._figures(str(coin), entry)
             except SchemaError as exc:
                 self.problems.append(f"BTCpool.kz main_stat {coin} skipped: {exc.message}")
-        return stats
+                continue
+            stats += coin_stats
+            figures.append(coin_figures)
+        return stats, figures
 
     def summary_data(self) -> Summary | None:
         data = as_object(self._call("summary_data")["data"], what="summary_data data")
@@ -170,6 +177,16 @@ class BtcPoolKzClient:
             base.PoolStats(scope="network", coin=coin, hashrate_hs=to_float(network, field="networkHs"),
                            raw_hashrate=str(network), raw_unit="H"),
         ]
+
+    def _figures(self, coin: str, record: Record) -> base.PoolCoinFigures:
+        difficulty, fee = record.get("networkDiff"), record.get("fee")
+        return base.PoolCoinFigures(
+            coin=coin, pool_hashrate_hs=to_float(pick(record, "poolHs"), field="poolHs"),
+            network_hashrate_hs=to_float(pick(record, "networkHs"), field="networkHs"),
+            network_difficulty=None if difficulty is None else to_float(difficulty, field="networkDiff"),
+            miners=to_int(pick(record, "miners"), field="miners"),
+            fee_percent=None if fee is None else to_decimal(fee, field="fee"),
+        )
 
     def _earning(self, row: Record) -> base.DailyEarning:
         amounts = {part: to_decimal(pick(row, f"{part}_profit"), field=f"{part}_profit")

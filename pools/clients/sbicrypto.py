@@ -70,11 +70,9 @@ class SbiCryptoClient:
     def fetch(self) -> base.PoolSnapshot:
         self.problems = []
         snapshot = self.observed() if self.observer else self.keyed()
-        info = snapshot.account.extra if snapshot.account else {}
-        coins = {self.coin, *(sub["coin"] for sub in info.get("subaccounts", []) if sub["coin"])}
         figures = PoolFigures(self.public, stats_url=self.ctx.options.get("stats_url") or STATS_URL,
                               problems=self.problems)
-        snapshot.pool_stats, info["pool"] = figures.read(coins)
+        snapshot.pool_stats, snapshot.pool_figures = figures.read({self.coin, *snapshot.coin_hashrates})
         snapshot.problems = self.problems
         return snapshot
 
@@ -95,6 +93,7 @@ class SbiCryptoClient:
         return snapshot(
             self.ctx.now, summary.samples if summary else [], summary.counts if summary else None,
             workers, account, earnings=money.earnings, payouts=money.payouts, balances=money.balances,
+            coin_hashrates=coin_totals(subaccounts),
         )
 
     def observed(self) -> base.PoolSnapshot:
@@ -113,7 +112,7 @@ class SbiCryptoClient:
         account = base.AccountInfo(
             account_id=",".join(str(sub["id"]) for sub in subaccounts),
             name=", ".join(sub["name"] for sub in subaccounts), payout_address="",
-            extra={"access": "observer", "subaccounts": subaccounts, "hashrate_by_coin_hs": by_coin},
+            extra={"access": "observer", "subaccounts": subaccounts},
         )
         for name, values in rates.items():
             triple(values, field=f"{name} hashrate")  # a short or unreadable list fails here
@@ -123,7 +122,8 @@ class SbiCryptoClient:
                                      for k in ("online", "offline", "dead", "total")))
         workers = self.workers(f"{OBSERVER}/workers/details", page_param="page",
                                accept="application/vnd.sbi.details.worker+json", hashrateRanges=RANGES)
-        return snapshot(self.ctx.now, samples(self.ctx.now, totals), counts, workers, account)
+        return snapshot(self.ctx.now, samples(self.ctx.now, totals), counts, workers, account,
+                        coin_hashrates=by_coin)
 
     def coin_hashrates(self) -> dict[str, float]:
         """The last hour's average H/s of each coin mined."""
@@ -195,12 +195,21 @@ class SbiCryptoClient:
 
 def snapshot(now: datetime, readings: list[base.HashrateSample], counts: base.WorkerCounts | None,
              workers: list[base.WorkerState], account: base.AccountInfo | None,
-             **money: Any) -> base.PoolSnapshot:
+             **fields: Any) -> base.PoolSnapshot:
     rate = {sample.window: sample.hashrate_hs for sample in readings}
     return base.PoolSnapshot(
         fetched_at=now, hashrate_hs=rate.get("10m"), hashrate_24h_hs=rate.get("24h"),
-        hashrate_samples=readings, worker_counts=counts, workers=workers, account=account, **money,
+        hashrate_samples=readings, worker_counts=counts, workers=workers, account=account, **fields,
     )
+
+
+def coin_totals(subaccounts: list[dict[str, Any]]) -> dict[str, float]:
+    """The 10-minute H/s per coin over the subaccounts, the window of the account's own figure.
+    Virtual subaccounts share out their collector's hashrate, so they add nothing."""
+    totals: dict[str, float] = defaultdict(float)
+    for sub in subaccounts:
+        totals[sub["coin"]] += sub["hashrate_hs"]["10m"]
+    return dict(totals)
 
 
 def samples(now: datetime, values: Any) -> list[base.HashrateSample]:

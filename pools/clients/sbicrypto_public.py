@@ -1,5 +1,6 @@
-"""SBI Crypto's public figures: pool hashrate and payouts per day, payout rate, luck, found
-blocks, USD exchange rates, and the legacy 24 h stats on their own host. No credentials.
+"""SBI Crypto's public figures: pool hashrate per day, payout rate, luck, found blocks, USD
+exchange rates, and the legacy 24 h stats on their own host. No credentials. The pool publishes
+no network figures, miner counts or fee.
 
 These are context for the account's own numbers, so a public read that fails is noted in the
 snapshot's problems and left out instead of failing the poll.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar
 
@@ -33,25 +35,35 @@ class PoolFigures:
         self.stats_url = stats_url
         self.problems = problems
 
-    def read(self, coins: Iterable[str]) -> tuple[list[base.PoolStats], dict[str, Any]]:
-        """PoolStats per coin, and by name the figures PoolStats has no place for."""
+    def read(self, coins: Iterable[str]) -> tuple[list[base.PoolStats], list[base.PoolCoinFigures]]:
+        """PoolStats per coin, and the figures of every coin the pool reports any for. Luck
+        and found blocks take a request per coin, so they are read for `coins` only."""
         daily = self._try("hashrates", self.hashrates) or {}
         legacy, updated_at = self._try("legacy stats", self.legacy_stats) or ({}, None)
-        info: dict[str, Any] = {
-            "coins": self._try("coins", self.coins) or [],
-            "hashrate_daily_hs": {coin: [mhs(v, field=coin) for v in raw] for coin, raw in daily.items()},
-            "payouts_daily": self._try("payouts", self.payouts) or {},
-            "payout_rate": self._try("payout rate", self.payout_rate) or {},
-            "exchange_rates_usd": self._try("exchange rates", self.exchange_rates) or {},
-            "luck_percent": {}, "found_blocks": {}, "stats_24h": legacy,
-            "stats_updated_at": updated_at,
-        }
+        rates = self._try("payout rate", self.payout_rate) or {}
+        usd = self._try("exchange rates", self.exchange_rates) or {}
+        names = self._try("coins", self.coins) or {}
+        paid = self._try("payouts", self.payouts) or {}
+        luck: dict[str, dict[str, float]] = {}
+        blocks: dict[str, list[base.FoundBlock]] = {}
         for coin in sorted(set(coins)):
-            if (luck := self._try(f"{coin} luck", partial(self.luck, coin))) is not None:
-                info["luck_percent"][coin] = luck
-            if (blocks := self._try(f"{coin} blocks", partial(self.blocks, coin))) is not None:
-                info["found_blocks"][coin] = blocks
-        return pool_stats(daily, legacy), info
+            if (found := self._try(f"{coin} luck", partial(self.luck, coin))) is not None:
+                luck[coin] = found
+            if (mined := self._try(f"{coin} blocks", partial(self.blocks, coin))) is not None:
+                blocks[coin] = mined
+        stats = {stat.coin: stat for stat in pool_stats(daily, legacy)}
+        figures = [base.PoolCoinFigures(
+            coin=coin,
+            # Only the stats host says when its figures were computed.
+            as_of=updated_at if "hashrate_hs" in legacy.get(coin, {}) else None,
+            pool_hashrate_hs=stats[coin].hashrate_hs if coin in stats else None,
+            luck=luck.get(coin, {}), blocks=blocks.get(coin, []),
+            payout_rate=rates[coin][0] if coin in rates else None,
+            payout_rate_unit=rates[coin][1] if coin in rates else "", usd_rate=usd.get(coin),
+            name=names.get(coin, ("", ""))[0], algorithm=names.get(coin, ("", ""))[1],
+            paid_daily=paid.get(coin),
+        ) for coin in sorted({*stats, *rates, *luck, *blocks})]
+        return list(stats.values()), figures
 
     def hashrates(self) -> dict[str, list[Any]]:
         """The pool's hashrate per coin per day in MH/s as sent, oldest first, to yesterday."""
@@ -62,50 +74,48 @@ class PoolFigures:
                 mhs(value, field=f"{coin} hashrate")  # a bad number fails this read, not a later one
         return daily
 
-    def payouts(self) -> dict[str, list[Any]]:
-        """What the pool paid out per coin per day, in whole coins."""
-        body = as_object(self.api.get(f"{PUBLIC}/poolstats/payout", range=LOOKUP_DAYS), what="payouts")
-        return {coin: [to_decimal(v, field=f"{coin} payout") for v in values]
-                for coin, values in per_coin(pick(body, "payout")).items()}
-
-    def payout_rate(self) -> dict[str, dict[str, Any]]:
-        """Coin paid per unit of hashrate (`per`, e.g. "TH") per day, as reported."""
+    def payout_rate(self) -> dict[str, tuple[Decimal | None, str]]:
+        """Per coin, yesterday's coin paid per unit of hashrate (the `denomination`, e.g. "TH")
+        per day, and that unit. The rates run oldest first to yesterday, as the daily
+        hashrates they are computed from do."""
         body = as_object(self.api.get(f"{PUBLIC}/poolstats/rate", days=LOOKUP_DAYS), what="payout rate")
         rates = {}
-        for coin, value in body.items():
-            entry = as_object(value, what=f"{coin} payout rate")
-            rates[str(coin).upper()] = {
-                "date": moment(entry.get("date"), field="date"), "per": text(entry, "denomination"),
-                "rates": [to_decimal(v, field=f"{coin} rate") for v in listed(entry.get("rate"))],
-            }
+        for key, value in body.items():
+            coin, entry = str(key).upper(), as_object(value, what=f"{key} payout rate")
+            values = [to_decimal(v, field=f"{coin} rate") for v in listed(entry.get("rate"))]
+            per = text(entry, "denomination")
+            rates[coin] = (values[-1] if values else None, f"{coin}/{per}/day" if per else "")
         return rates
 
-    def coins(self) -> list[dict[str, str]]:
-        return self._records("coins", self.api.get(f"{PUBLIC}/coins"), lambda row: {
-            "code": coin_code(row, "code"), **{k: text(row, k) for k in ("name", "chain", "algo")}})
-
-    def exchange_rates(self) -> dict[str, dict[str, Any]]:
-        rows = self._records("exchange rates", self.api.get(f"{PUBLIC}/exchangerate"), lambda row: (
-            coin_code(row, "currencyCode"),
-            {"rate": to_decimal(pick(row, "exchangeRate"), field="exchangeRate"),
-             "at": moment(row.get("timestamp"), field="timestamp")}))
+    def coins(self) -> dict[str, tuple[str, str]]:
+        """The coins the pool mines: code -> (name, algorithm)."""
+        rows = self._records("coins", self.api.get(f"{PUBLIC}/coins"), lambda row: (
+            coin_code(row, "code"), (text(row, "name"), text(row, "algo"))))
         return dict(rows)
 
-    def luck(self, coin: str) -> dict[str, Any]:
+    def payouts(self) -> dict[str, Decimal]:
+        """What the pool paid all its miners per coin on the last day of the range, in whole
+        coins (the lists run oldest first)."""
+        body = as_object(self.api.get(f"{PUBLIC}/poolstats/payout", range=LOOKUP_DAYS), what="payouts")
+        return {coin: to_decimal(values[-1], field=f"{coin} payout")
+                for coin, values in per_coin(pick(body, "payout")).items() if values}
+
+    def exchange_rates(self) -> dict[str, Decimal]:
+        """USD per coin."""
+        rows = self._records("exchange rates", self.api.get(f"{PUBLIC}/exchangerate"), lambda row: (
+            coin_code(row, "currencyCode"), to_decimal(pick(row, "exchangeRate"), field="exchangeRate")))
+        return dict(rows)
+
+    def luck(self, coin: str) -> dict[str, float]:
         """Luck in percent by period ("7d", "30d"), as the pool names the periods."""
         body = as_object(self.api.get(f"{PUBLIC}/poolstats/luck/{coin}"), what=f"{coin} luck")
-        return {key: to_decimal(value, field=f"luck {key}") for key, value in body.items()
+        return {str(key): to_float(value, field=f"luck {key}") for key, value in body.items()
                 if key != "coin"}
 
-    def blocks(self, coin: str) -> list[dict[str, Any]]:
+    def blocks(self, coin: str) -> list[base.FoundBlock]:
         """The pool's last 20 blocks of the coin, newest first."""
         return self._records(f"{coin} blocks", self.api.get(f"{PUBLIC}/poolstats/blocks/{coin}"),
-                             lambda row: {
-            "mined_at": moment(pick(row, "dateMined"), field="dateMined"),
-            "height": to_int(pick(row, "blockNumber"), field="blockNumber"),
-            "hash": text(row, "blockHash"),
-            "reward": to_decimal(pick(row, "reward"), field="reward"),
-        })
+                             found_block)
 
     def legacy_stats(self) -> tuple[dict[str, dict[str, Any]], Any]:
         """24 h hashrate, reject and stale percent per coin, 15 to 30 minutes behind."""
@@ -134,6 +144,14 @@ class PoolFigures:
         except UpstreamError as error:
             self.problems.append(f"SBI Crypto {what} skipped: {error.message}")
             return None
+
+
+def found_block(row: Record) -> base.FoundBlock:
+    return base.FoundBlock(
+        height=to_int(pick(row, "blockNumber"), field="blockNumber"), hash=text(row, "blockHash"),
+        found_at=moment(pick(row, "dateMined"), field="dateMined"),
+        reward=to_decimal(pick(row, "reward"), field="reward"),
+    )
 
 
 def per_coin(values: Any) -> dict[str, list[Any]]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 from django import template
 from django.utils.html import format_html
@@ -46,3 +47,21 @@ def to_json(value: object) -> str:
     """JSON for a data- attribute; left unmarked so the template escapes it for the attribute.
     (A <script type="application/json"> would not survive an HTMX swap.)"""
     return json.dumps(value, separators=(",", ":"))
+
+
+@register.filter
+def coin_rate(amount: object) -> str:
+    """A small per-TH amount: enough significant digits to compare two rates."""
+    if amount is None:
+        return "—"
+    return f"{Decimal(str(amount)):.10f}".rstrip("0").rstrip(".")
+
+
+@register.filter
+def difficulty(value: float | None) -> str:
+    if not value:
+        return "—"
+    for size, suffix in ((1e12, " T"), (1e9, " G"), (1e6, " M")):
+        if value >= size:
+            return f"{value / size:,.2f}{suffix}"
+    return f"{value:,.0f}"

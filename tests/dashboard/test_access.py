@@ -52,6 +52,7 @@ ENDPOINTS = [
     Endpoint("hashrate", "get", "/hashrate/?range=7d"),
     Endpoint("workers", "get", "/workers/?status=online&sort=-hashrate"),
     Endpoint("worker detail", "get", "/workers/{worker}/"),
+    Endpoint("pool page", "get", "/pools/{id}/"),
     Endpoint("earnings", "get", "/earnings/?range=90d"),
     Endpoint("earnings csv", "get", "/earnings/earnings.csv"),
     Endpoint("payouts csv", "get", "/earnings/payouts.csv"),

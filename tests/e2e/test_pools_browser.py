@@ -126,3 +126,22 @@ def test_overview_adds_up_three_pools_per_coin(page_for, alice, all_pools) -> No
     screenshot(page, "pools-overview-three-pools")
     page.goto(page.url + "workers/?pool=sbicrypto")
     assert "of 240" in page.inner_text(".pager")
+
+
+def test_pool_page_sets_the_accounts_rate_beside_the_pools(page_for, alice, all_pools, live_server) -> None:
+    from pools.models import PoolCoinStat
+
+    kz, sbi = all_pools[1], all_pools[3]
+    page = page_for("alice", PASSWORD)
+    page.goto(f"{live_server.url}/pools/{kz.pk}/")
+    stat = PoolCoinStat.objects.get(source=kz, coin="BTC")
+    assert stat.fee_percent is not None and stat.network_difficulty
+    text = page.inner_text("main").lower()
+    assert "network" in text and "fee" in text and "this account earned" in text
+    assert "btc/th/day" in text
+    screenshot(page, "pools-pool-btcpoolkz")
+    page.goto(f"{live_server.url}/pools/{sbi.pk}/")
+    text = page.inner_text("main").lower()
+    assert "luck" in text and "the pool publishes" in text and "recent blocks found by the pool" in text
+    screenshot(page, "pools-pool-sbicrypto")
+    assert page.console_errors == []

@@ -18,6 +18,7 @@ from responses import matchers
 from dashboard.http import CredentialsRejected, HttpClient, SchemaError, UpstreamError
 from dashboard.sources import PollContext
 from pools.clients.base import (
+    PoolCoinFigures,
     WorkerCounts,
     from_epoch,
     from_yyyymmdd,
@@ -131,6 +132,9 @@ def test_it_parses_the_documented_examples(upstream: responses.RequestsMock) -> 
     assert (node.workers, node.users) == (15424, 555)
     assert (node.raw_hashrate, node.raw_unit) == ("114.6", "P")
     assert node.reject_rates == {"1m": 0, "5m": 0, "15m": 0.0007}
+    assert snapshot.pool_figures == [PoolCoinFigures(
+        "BTC", pool_hashrate_hs=pytest.approx(114.6 * P), miners=555, workers=15424)]
+    assert snapshot.coin_hashrates == {}  # a BTC.com account mines BTC alone
 
     # The example is page 6 of 41 pages: every page is asked for, repeats are dropped.
     assert len(calls_to(upstream, "/v1/worker")) == 41
@@ -193,6 +197,28 @@ def test_it_reads_units_and_numbers_sent_as_numbers(upstream: responses.Requests
     assert merged and merged.hashrate_hs == pytest.approx(0.5213e18)
     assert (merged.workers, merged.users, merged.reject_rates["15m"]) == (301245, 10236, 0.0007)
     assert client.problems == []
+
+
+def test_the_pools_figures_are_of_all_its_nodes(upstream: responses.RequestsMock) -> None:
+    serve_seeds(upstream, **{"pool-stats-merge": payload("pool-stats-merge")})
+    [figures] = make_client().fetch().pool_figures
+
+    assert figures.pool_hashrate_hs == pytest.approx(0.5213e18)
+    assert (figures.miners, figures.workers) == (10236, 301245)
+    # BTC.com publishes nothing about the network, luck, blocks, fees or payout rates.
+    assert (figures.network_hashrate_hs, figures.fee_percent, figures.payout_rate) == (None, None, None)
+    assert (figures.luck, figures.blocks, figures.as_of) == ({}, [], None)
+
+
+def test_the_nodes_figures_stand_in_for_unreadable_merged_ones(upstream: responses.RequestsMock) -> None:
+    merged = payload("pool-stats-merge")
+    del merged["data"]["users"]
+    serve_seeds(upstream, **{"pool-stats-merge": merged})
+    snapshot = make_client().fetch()
+
+    assert [(f.pool_hashrate_hs, f.miners) for f in snapshot.pool_figures] == [
+        (pytest.approx(114.6 * P), 555)]
+    assert snapshot.problems == ["BTC.com /public/v1/pool/stats/merge skipped: field users is missing"]
 
 
 def test_it_prefers_pure_hashrates(upstream: responses.RequestsMock) -> None:

@@ -15,7 +15,7 @@ import responses
 
 from dashboard.http import CredentialsRejected, HttpClient, SchemaError, UpstreamError
 from dashboard.sources import PollContext
-from pools.clients.base import HashrateSample, WorkerCounts
+from pools.clients.base import HashrateSample, PoolCoinFigures, WorkerCounts
 from pools.clients.btcpoolkz import BtcPoolKzClient
 
 PAYLOADS = Path(__file__).resolve().parents[1] / "payloads" / "btcpoolkz"
@@ -120,6 +120,14 @@ def test_it_parses_the_documented_examples(upstream: responses.RequestsMock) -> 
     assert (pool.raw_hashrate, pool.raw_unit) == ("109444141315644889", "H")
     assert network.hashrate_hs == 4.4014015804097e20 and network.raw_hashrate == "4.4014015804097E+20"
     assert snapshot.pool_stats[5].hashrate_hs == 700700000000000.0
+    # Every coin's figures: they are the pool's, whichever coin the account mines.
+    assert [f.coin for f in snapshot.pool_figures] == ["BTC", "BCH", "LTC"]
+    btc, bch = snapshot.pool_figures[:2]
+    assert btc == PoolCoinFigures(
+        "BTC", pool_hashrate_hs=109444141315644889.0, network_hashrate_hs=4.4014015804097e20,
+        network_difficulty=52391178981379.0, miners=1853, fee_percent=Decimal(1))
+    assert bch.network_difficulty == 404189587524.26
+    assert snapshot.coin_hashrates == {}
 
     assert [w.name for w in snapshot.workers] == ["worker1", "6094", "897", "8d77", "1x5", "9be6"]
     retired, recent = snapshot.workers[:2]
@@ -282,6 +290,7 @@ def test_bad_records_are_skipped_and_noted(upstream: responses.RequestsMock) -> 
     assert [w.name for w in snapshot.workers] == ["good"]
     assert [e.date for e in snapshot.earnings] == [date(2023, 4, 27)]
     assert [(s.scope, s.coin) for s in snapshot.pool_stats] == [("all", "BTC"), ("network", "BTC")]
+    assert [f.coin for f in snapshot.pool_figures] == ["BTC"]
     assert snapshot.balances == [] and snapshot.worker_counts is None and snapshot.hashrate_hs is None
     assert snapshot.problems == [
         "BTCpool.kz summary_data skipped: hashrate_10min is not a number: '-'",
@@ -291,6 +300,19 @@ def test_bad_records_are_skipped_and_noted(upstream: responses.RequestsMock) -> 
         "BTCpool.kz profit_history record 1 skipped: date is not a YYYY-MM-DD date: '26.04.2023'",
         "BTCpool.kz main_stat BCH skipped: poolHs is not a number: '-'",
     ]
+
+
+def test_the_pools_figures_do_without_difficulty_and_fee(upstream: responses.RequestsMock) -> None:
+    body = payload("main-stat")
+    for key in ("networkDiff", "fee"):
+        del body["data"]["LTC"][key]
+    body["data"]["BCH"]["fee"] = "0.5"
+    serve(upstream, seeds(main_stat=body))
+    figures = {f.coin: f for f in make_client().fetch().pool_figures}
+
+    assert (figures["LTC"].network_difficulty, figures["LTC"].fee_percent) == (None, None)
+    assert figures["LTC"].pool_hashrate_hs == 2419498243.0
+    assert figures["BCH"].fee_percent == Decimal("0.5")
 
 
 def test_the_body_status_wins_over_the_http_status(upstream: responses.RequestsMock) -> None:

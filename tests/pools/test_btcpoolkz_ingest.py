@@ -68,7 +68,10 @@ def stored(source: Source) -> dict[str, Any]:
             "coin", "unpaid", "paid_total", "today", "yesterday", "pending", "last_paid_at")),
         "account": list(m.PoolAccount.objects.filter(source=source).values(
             "hashrate_hs", "hashrate_15m_hs", "hashrate_24h_hs", "workers_online", "workers_offline",
-            "workers_dead", "workers_total")),
+            "workers_dead", "workers_total", "hashrate_by_coin")),
+        "pool_figures": list(m.PoolCoinStat.objects.filter(source=source).values(
+            "coin", "as_of", "pool_hashrate_hs", "network_hashrate_hs", "network_difficulty", "miners",
+            "workers", "fee_percent", "luck", "blocks", "payout_rate", "payout_rate_unit", "usd_rate")),
     }
 
 
@@ -156,6 +159,11 @@ def test_a_poll_stores_what_the_simulator_serves(attempt: Attempt) -> None:
     stats = m.PoolStat.objects.filter(source=attempt.source, at=first)
     assert sorted(stats.values_list("scope", "coin")) == [
         (scope, coin) for scope in ("all", "network") for coin in ("BCH", "BTC", "LTC")]
+    figures = {row["coin"]: row for row in rows["pool_figures"]}
+    assert sorted(figures) == ["BCH", "BTC", "LTC"]
+    btc = next(s for s in stats if (s.scope, s.coin) == ("all", "BTC"))
+    assert figures["BTC"]["pool_hashrate_hs"] == btc.hashrate_hs and figures["BTC"]["miners"] == btc.workers
+    assert figures["BTC"]["network_difficulty"] and figures["BTC"]["fee_percent"] is not None
     sample = m.HashrateSample.objects.get(source=attempt.source, worker_name=m.ACCOUNT, at=first)
     assert (sample.avg_window, sample.hashrate_hs) == ("10m", float(summary["hashrate_10min"]))
 

@@ -18,8 +18,10 @@ from pools.clients.base import (
     AccountInfo,
     Balance,
     DailyEarning,
+    FoundBlock,
     HashrateSample,
     Payout,
+    PoolCoinFigures,
     PoolSnapshot,
     PoolStats,
     WorkerCounts,
@@ -30,8 +32,10 @@ from pools.ingest import pool_snapshot_ingest
 NOW = datetime(2024, 3, 3, 12, 0, 0, 250_000, tzinfo=UTC)
 T = 1e12
 TABLES: list[type[models.Model]] = [
-    m.Worker, m.HashrateSample, m.DailyEarning, m.Payout, m.Balance, m.PoolStat, m.PoolAccount,
+    m.Worker, m.HashrateSample, m.DailyEarning, m.Payout, m.Balance, m.PoolStat, m.PoolCoinStat,
+    m.PoolAccount,
 ]
+BLOCK = FoundBlock(840_000, "00" * 32, datetime(2024, 3, 3, 9, 30, tzinfo=UTC), Decimal("3.12500000"))
 
 
 @pytest.fixture
@@ -69,6 +73,13 @@ def snapshot_of(
         "balances": [Balance("BTC", Decimal("0.00123"), Decimal("1.5"), today=Decimal("0.0004"))],
         "pool_stats": [PoolStats("node", "BTC", 9e18, workers=1000, users=50,
                                  reject_rates={"1h": 0.002}, raw_hashrate="9", raw_unit="E")],
+        "pool_figures": [PoolCoinFigures(
+            "BTC", as_of=datetime(2024, 3, 3, 11, 45, tzinfo=UTC), pool_hashrate_hs=9e18,
+            network_hashrate_hs=6e20, network_difficulty=8.3e13, miners=50, workers=1000,
+            fee_percent=Decimal("1.5"), luck={"7d": 103.2, "30d": 98.7}, blocks=[BLOCK],
+            payout_rate=Decimal("6.2E-7"), payout_rate_unit="BTC/TH/day", usd_rate=Decimal("64000.5"),
+        )],
+        "coin_hashrates": {"BTC": 300 * T, "BCH": 50 * T},
         "account": AccountInfo("1", "alice", "bc1qpayout", "us", {"user_id": 1}),
     }
     return PoolSnapshot(fetched_at=at, **(defaults | fields))
@@ -89,7 +100,7 @@ def test_it_stores_a_snapshot(pool: Source) -> None:
 
     assert counts == {
         "workers": 2, "workers_missing": 0, "hashrate_samples": 3, "daily_earnings": 1,
-        "payouts": 1, "balances": 1, "pool_stats": 1, "pool_account": 1,
+        "payouts": 1, "balances": 1, "pool_stats": 1, "pool_coin_stats": 1, "pool_account": 1,
     }
     rig = m.Worker.objects.get(source=pool, name="rig-b")
     assert (rig.status, rig.pool_status, rig.hashrate_hs) == ("online", "ACTIVE", 250 * T)
@@ -100,6 +111,49 @@ def test_it_stores_a_snapshot(pool: Source) -> None:
     assert account.at == NOW.replace(microsecond=0) and not account.suspect
     pool_account = m.PoolAccount.objects.get(source=pool)
     assert (pool_account.name, pool_account.workers_total) == ("alice", 2)
+
+
+def test_it_stores_the_pools_figures_per_coin(pool: Source) -> None:
+    pool_snapshot_ingest(source=pool, snapshot=snapshot_of(), now=NOW)
+
+    stat = m.PoolCoinStat.objects.get(source=pool, coin="BTC")
+    assert (stat.pool_hashrate_hs, stat.network_hashrate_hs, stat.network_difficulty) == (9e18, 6e20, 8.3e13)
+    assert (stat.miners, stat.workers, stat.fee_percent) == (50, 1000, Decimal("1.5"))
+    assert stat.luck == {"7d": 103.2, "30d": 98.7}
+    assert stat.blocks == [{"height": 840_000, "hash": "00" * 32, "found_at": "2024-03-03T09:30:00+00:00",
+                            "reward": "3.125"}]
+    assert (stat.payout_rate, stat.payout_rate_unit) == (Decimal("0.00000062"), "BTC/TH/day")
+    assert stat.usd_rate == Decimal("64000.5")
+    assert (stat.as_of, stat.updated_at) == (datetime(2024, 3, 3, 11, 45, tzinfo=UTC), NOW)
+    assert m.PoolAccount.objects.get(source=pool).hashrate_by_coin == {"BTC": 300 * T, "BCH": 50 * T}
+
+
+def test_the_pools_figures_are_the_latest_polls(pool: Source) -> None:
+    pool_snapshot_ingest(source=pool, snapshot=snapshot_of(), now=NOW)
+    later = NOW + timedelta(minutes=1)
+    figures = [PoolCoinFigures("BTC", pool_hashrate_hs=8e18), PoolCoinFigures("BCH", miners=7)]
+
+    counts = pool_snapshot_ingest(source=pool, snapshot=snapshot_of(
+        at=later, pool_figures=figures, coin_hashrates={}), now=later)
+
+    assert counts["pool_coin_stats"] == 2
+    btc, bch = (m.PoolCoinStat.objects.get(source=pool, coin=coin) for coin in ("BTC", "BCH"))
+    # A figure this poll did not read is empty, not the last poll's.
+    assert (btc.pool_hashrate_hs, btc.luck, btc.blocks) == (8e18, {}, [])
+    assert btc.payout_rate is None and btc.as_of is None
+    assert (bch.miners, bch.updated_at) == (7, later)
+    assert m.PoolAccount.objects.get(source=pool).hashrate_by_coin == {}
+
+
+def test_only_the_latest_found_blocks_are_kept(pool: Source) -> None:
+    blocks = [FoundBlock(900 - n, f"{n:064x}", None, None) for n in range(30)]
+
+    pool_snapshot_ingest(source=pool, snapshot=snapshot_of(
+        pool_figures=[PoolCoinFigures("BTC", blocks=blocks)]), now=NOW)
+
+    stored = m.PoolCoinStat.objects.get(source=pool).blocks
+    assert [b["height"] for b in stored] == list(range(900, 880, -1))
+    assert stored[0] == {"height": 900, "hash": "0" * 64, "found_at": None, "reward": None}
 
 
 def test_polling_the_same_snapshot_twice_changes_nothing(pool: Source) -> None:

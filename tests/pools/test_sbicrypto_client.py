@@ -33,10 +33,10 @@ M = 1e6  # MH/s in H/s
 
 PUBLIC = {
     "public-hashrates": "/api/external/v1/public/hashrates",
-    "public-coins": "/api/external/v1/public/coins",
     "public-exchangerate": "/api/external/v1/public/exchangerate",
-    "public-payout": "/api/external/v1/public/poolstats/payout",
     "public-rate": "/api/external/v1/public/poolstats/rate",
+    "public-coins": "/api/external/v1/public/coins",
+    "public-payout": "/api/external/v1/public/poolstats/payout",
     "public-blocks": re.compile(BASE + r"/api/external/v1/public/poolstats/blocks/\w+"),
     "public-luck": re.compile(BASE + r"/api/external/v1/public/poolstats/luck/\w+"),
 }
@@ -126,6 +126,8 @@ def test_it_parses_the_documented_examples(upstream: responses.RequestsMock) -> 
         ("24h", "32469555711.894417", "M"),
     ]
     assert snapshot.worker_counts == WorkerCounts(online=2018, offline=0, dead=5482, total=7500)
+    # Per coin, the 10-minute figures of the subaccounts mining it.
+    assert snapshot.coin_hashrates == {"BCH": 0.0, "BTC": pytest.approx(2.991328402496378e10 * M)}
 
     [worker] = snapshot.workers
     assert (worker.name, worker.status, worker.pool_status) == ("simulator123-1003397789", "online", "ONLINE")
@@ -199,21 +201,29 @@ def test_it_reads_the_pools_public_figures(upstream: responses.RequestsMock) -> 
     assert stats["BTC"].reject_rates == {"24h_reject": 0.009800306632223777, "24h_stale": 0.13315705941280784}
     assert (stats["ETHW"].hashrate_hs, stats["ETHW"].raw_unit) == (pytest.approx(3378e6), "M")
 
-    pool = snapshot.account.extra["pool"] if snapshot.account else {}
-    assert pool["hashrate_daily_hs"]["BTC"][-1] == pytest.approx(72.4 * M)
-    assert pool["payouts_daily"]["BCH"] == [Decimal(v) for v in (
-        "23.7", "42", "57.1", "45.1", "61.8", "40.1", "21.5")]
-    assert pool["payout_rate"]["BTC"] == {
-        "date": datetime(2023, 1, 26, 0, 0, 0, 620000, tzinfo=UTC), "per": "TH",
-        "rates": [Decimal("5.968"), Decimal("8.883"), Decimal("4.491")],
-    }
-    assert pool["exchange_rates_usd"]["LTC"]["rate"] == Decimal(60)
-    assert pool["luck_percent"]["BTC"] == {"7d": Decimal("70.0"), "30d": Decimal("70.0")}
-    first_block = pool["found_blocks"]["BTC"][0]
-    assert (first_block["height"], first_block["reward"]) == (776572, Decimal("6.2507198"))
-    assert first_block["mined_at"] == datetime(2023, 1, 22, 20, 16, 46, tzinfo=UTC)
-    assert pool["stats_updated_at"] == datetime.fromtimestamp(1675324808, UTC)
-    assert [c["code"] for c in pool["coins"]] == ["BCH", "BTC", "ETHW"]
+    figures = {f.coin: f for f in snapshot.pool_figures}
+    assert sorted(figures) == ["BCH", "BTC", "ETHW"]
+    btc = figures["BTC"]
+    assert btc.pool_hashrate_hs == pytest.approx(2580725e12)
+    assert btc.as_of == datetime.fromtimestamp(1675324808, UTC)  # the stats host's time
+    # The last of the lookup days' rates is yesterday's.
+    assert (btc.payout_rate, btc.payout_rate_unit) == (Decimal("4.491"), "BTC/TH/day")
+    assert btc.usd_rate == Decimal(17000)
+    assert btc.luck == {"7d": 70.0, "30d": 70.0}
+    assert (btc.name, btc.algorithm, btc.paid_daily) == ("bitcoin", "sha256", Decimal("72.4"))
+    assert (figures["BCH"].name, figures["BCH"].paid_daily) == ("bitcoin cash", Decimal("21.5"))
+    assert [(b.height, b.reward, b.found_at) for b in btc.blocks] == [
+        (776572, Decimal("6.2507198"), datetime(2023, 1, 22, 20, 16, 46, tzinfo=UTC)),
+        (776563, Decimal("6.25279884"), datetime(2023, 1, 22, 18, 25, 37, tzinfo=UTC)),
+    ]
+    assert btc.blocks[0].hash == "00000000000000000013bcaf65c5ae9ba9260f026e71850793b97bb78266cf1d"
+    # SBI publishes no network figures, miner or worker counts, or fee.
+    assert (btc.network_hashrate_hs, btc.network_difficulty, btc.miners, btc.workers, btc.fee_percent) == (
+        None, None, None, None, None)
+    ethw = figures["ETHW"]  # mined by no subaccount: no luck or blocks read for it
+    assert (ethw.pool_hashrate_hs, ethw.luck, ethw.blocks) == (pytest.approx(3378e6), {}, [])
+    assert (ethw.payout_rate, ethw.usd_rate) == (None, Decimal(1000))
+    assert snapshot.account and "pool" not in snapshot.account.extra
     # Luck and blocks for the coins the subaccounts mine and the source's coin.
     lucky = sorted(c.request.url.rsplit("/", 1)[1] for c in upstream.calls if "/luck/" in c.request.url)
     assert lucky == ["BCH", "BTC"]
@@ -225,8 +235,8 @@ def test_it_asks_the_documented_parameters(upstream: responses.RequestsMock) -> 
 
     params = {urlsplit(c.request.url).path: query(c) for c in upstream.calls}
     assert params["/api/external/v1/public/hashrates"] == {"resolution": "7"}
-    assert params["/api/external/v1/public/poolstats/payout"] == {"range": "7"}
     assert params["/api/external/v1/public/poolstats/rate"] == {"days": "7"}
+    assert params["/api/external/v1/public/poolstats/payout"] == {"range": "7"}
     assert params["/api/external/v1/workers"] == {"pageNumber": "0", "size": str(PAGE_SIZE)}
     # First poll: 90 days back; the locale-dated reads get a day more on each side.
     assert params["/api/external/v1/earnings"] == {
@@ -272,7 +282,7 @@ def test_it_reads_a_subaccount_with_an_observer_key(upstream: responses.Requests
     ]
     account = snapshot.account
     assert account and (account.account_id, account.name) == ("16", "workeraggregatortest")
-    assert account.extra["hashrate_by_coin_hs"] == {
+    assert snapshot.coin_hashrates == {
         "BTC": pytest.approx(sum((91.3, 21.7, 30.5, 45.1, 61.8, 40.1, 72.4)) / 7 * M),
         "BCH": pytest.approx(sum((23.7, 42, 57.1, 45.1, 61.8, 40.1, 21.5)) / 7 * M),
         "BSV": pytest.approx(sum((23.7, 42, 57.1, 45.1, 61.8, 40.1, 1.7)) / 7 * M),
@@ -525,6 +535,9 @@ def test_a_failing_public_read_is_noted_and_the_poll_goes_on(upstream: responses
         "SBI Crypto legacy stats", "SBI Crypto BCH luck", "SBI Crypto BTC luck"]
     # Without the stats host, yesterday's daily figure stands in.
     assert {s.coin: s.raw_hashrate for s in snapshot.pool_stats} == {"BCH": "21.5", "BTC": "72.4"}
+    btc = next(f for f in snapshot.pool_figures if f.coin == "BTC")
+    assert (btc.pool_hashrate_hs, btc.as_of, btc.luck) == (pytest.approx(72.4 * M), None, {})
+    assert btc.blocks and btc.payout_rate == Decimal("4.491")
 
 
 def test_the_legacy_stats_come_from_the_stats_url_option(upstream: responses.RequestsMock) -> None:

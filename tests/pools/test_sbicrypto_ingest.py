@@ -47,7 +47,8 @@ def poll(source: Source) -> PollRun:
 
 
 def stored(source: Source) -> dict[str, list[dict[str, Any]]]:
-    tables: list[type[models.Model]] = [m.Worker, m.DailyEarning, m.Payout, m.Balance, m.PoolAccount]
+    tables: list[type[models.Model]] = [
+        m.Worker, m.DailyEarning, m.Payout, m.Balance, m.PoolCoinStat, m.PoolAccount]
     return {
         model.__name__: [
             {k: v for k, v in row.items() if k not in POLL_TIMES}
@@ -80,7 +81,16 @@ def test_the_7500_worker_account_stores_every_worker_once(
         "alpha-btc": "BTC", "alpha-bch": "BCH"}
     assert [v["name"] for v in account.info["subaccounts"][1]["virtual_subaccounts"]] == [
         "vsub-north", "vsub-south", "overflow"]
-    assert set(account.info["pool"]["luck_percent"]) == {"BCH", "BTC"}
+    assert "pool" not in account.info
+    assert account.hashrate_by_coin["BTC"] + account.hashrate_by_coin["BCH"] == pytest.approx(
+        account.hashrate_hs)
+    figures = {stat.coin: stat for stat in m.PoolCoinStat.objects.filter(source=source)}
+    assert set(figures) == {"BTC", "BCH", "ETHW", "LTC"}
+    # Luck and found blocks for the coins the account mines.
+    assert {coin for coin, stat in figures.items() if stat.luck and stat.blocks} == {"BCH", "BTC"}
+    btc = figures["BTC"]
+    assert btc.pool_hashrate_hs and btc.payout_rate and btc.usd_rate and btc.as_of
+    assert btc.payout_rate_unit == "BTC/TH/day" and set(btc.luck) == {"7d", "30d"}
 
     assert set(m.DailyEarning.objects.filter(source=source).values_list("coin", flat=True)) == {"BCH", "BTC"}
     assert set(m.Balance.objects.filter(source=source).values_list("coin", flat=True)) == {"BCH", "BTC"}
@@ -109,7 +119,7 @@ def test_an_observer_key_source_polls(team: Team, simulator: SimulatorServer, fr
     account = m.PoolAccount.objects.get(source=source)
     assert (account.name, account.account_id, account.workers_total) == ("bravo-observed", "42", 240)
     assert account.info["access"] == "observer"
-    assert account.info["hashrate_by_coin_hs"]["BTC"] > 0
+    assert account.hashrate_by_coin["BTC"] > 0
     assert not m.DailyEarning.objects.filter(source=source).exists()
 
 
