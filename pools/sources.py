@@ -17,6 +17,8 @@ BTCCOM = register(SourceKind(
     options=(
         Field("region", "Region", required=False, choices=("us", "cn", "eu", "sz"), default="us",
               help="The BTC.com node that serves the sub-account."),
+        Field("history_days", "History days", required=False, default="90",
+              help="Days of earnings and payouts the first poll reads; later polls read the last few."),
     ),
     default_interval=60,
 ))

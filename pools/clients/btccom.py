@@ -7,21 +7,30 @@ are integers in satoshi.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from dashboard.http import CredentialsRejected, SchemaError, UpstreamError, where
 from dashboard.sources import PollContext
 from pools.clients import base
-from pools.clients.base import as_object, pick, satoshi_to_btc, to_float, to_int, unique_by
+from pools.clients.base import (
+    as_object,
+    from_yyyymmdd,
+    pick,
+    satoshi_to_btc,
+    to_float,
+    to_int,
+    unique_by,
+)
 
 T = TypeVar("T")
 Record = Mapping[str, Any]
 
 COIN = "BTC"
 PAGE_SIZE = 50  # the largest page the API allows
+DEFAULT_HISTORY_DAYS = 90
 STATUSES = {"ACTIVE": "online", "INACTIVE": "offline", "DEAD": "dead"}
 CREDENTIAL_ERRORS = {
     20001: "BTC.com rejected the access key and puid",
@@ -139,9 +148,9 @@ class BtcComClient:
         return self._one("/v1/account/earn-stats", parse)
 
     def earn_history(self) -> tuple[list[base.DailyEarning], list[base.Payout]]:
-        """Every day's earnings, newest first, and the payouts among them, one per tx."""
+        """The window's earnings, newest first, and the payouts among them, one per tx."""
         rows = unique_by(base.parse_records(
-            self._pages("/v1/account/earn-history", "list"), self._earning,
+            since(self._pages("/v1/account/earn-history", "list"), history_start(self.ctx)), self._earning,
             what="BTC.com earn-history", problems=self.problems,
         ), key=lambda row: row[0].date)
         payouts: dict[str, base.Payout] = {}
@@ -225,6 +234,7 @@ class BtcComClient:
             return None
 
     def _pages(self, path: str, key: str, **params: Any) -> Iterator[Any]:
+        """Rows of every page, fetched lazily: a consumer that stops stops the requests."""
         page = 1
         while True:
             data = as_object(self._call(path, page=page, page_size=PAGE_SIZE, **params),
@@ -264,3 +274,27 @@ class BtcComClient:
             raise UpstreamError(f"{where(url)} refused our parameters {detail}; check the puid",
                                 permanent=True, reason="rejected")
         raise UpstreamError(f"{where(url)} answered with an error {detail}")
+
+
+def history_start(ctx: PollContext) -> date:
+    """The oldest day a poll reads: `history_days` back on the first poll; later, two days
+    before the last success (a day the pool revised or a poll missed is read again), never
+    further back than `history_days`."""
+    days = int(ctx.options.get("history_days") or DEFAULT_HISTORY_DAYS)
+    oldest = ctx.now.date() - timedelta(days=days)
+    if ctx.last_success_at is None:
+        return oldest
+    return max(oldest, ctx.last_success_at.date() - timedelta(days=2))
+
+
+def since(rows: Iterable[Any], start: date) -> Iterator[Any]:
+    """Newest-first history rows down to `start`; a row whose date does not parse is passed
+    on for the parser to report."""
+    for row in rows:
+        try:
+            day = from_yyyymmdd(pick(row, "date"), field="date") if isinstance(row, Mapping) else None
+        except SchemaError:
+            day = None
+        if day is not None and day < start:
+            return
+        yield row

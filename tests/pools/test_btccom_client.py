@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -52,10 +52,18 @@ def payload(name: str) -> Any:
     return json.loads((PAYLOADS / f"{name}.json").read_text())
 
 
-def make_client(base_url: str = BASE, **credentials: str) -> BtcComClient:
+# The recorded earn-history is from 2017: read all of it unless a test narrows the window.
+ALL_HISTORY = {"history_days": "10000"}
+
+
+def make_client(
+    base_url: str = BASE, *, options: dict[str, str] | None = None,
+    last_success_at: datetime | None = None, **credentials: str,
+) -> BtcComClient:
     http = HttpClient(retries=1, backoff=0, sleep=lambda seconds: None)
     ctx = PollContext(
-        base_url=base_url, credentials=credentials or AUTH, options={}, http=http, now=NOW,
+        base_url=base_url, credentials=credentials or AUTH, options=options or ALL_HISTORY,
+        http=http, now=NOW, last_success_at=last_success_at,
     )
     return BtcComClient(ctx)
 
@@ -354,6 +362,25 @@ def test_it_reads_every_earn_history_page(upstream: responses.RequestsMock) -> N
     ]
     [problem] = client.problems
     assert problem == "BTC.com earn-history record 3 skipped: earnings is not a number: '-'"
+
+
+@pytest.mark.parametrize(("options", "last_success_at", "pages", "oldest"), [
+    # A later poll re-reads from two days before its last success, and no further.
+    ({}, NOW - timedelta(hours=1), ["1", "2"], date(2024, 3, 2)),  # 03-01 is the bad record
+    # The first poll reads history_days back.
+    ({"history_days": "4"}, None, ["1", "2", "3"], date(2024, 2, 28)),
+])
+def test_it_stops_reading_history_at_the_window(
+    upstream: responses.RequestsMock, options, last_success_at, pages, oldest
+) -> None:
+    for page in map(int, pages):
+        upstream.get(
+            BASE + "/v1/account/earn-history", json=payload(f"earn-history-page-{page}"),
+            match=[matchers.query_param_matcher({**AUTH, "page": page, "page_size": 50})],
+        )
+    earnings, _ = make_client(options=options, last_success_at=last_success_at).earn_history()
+    assert [c["page"] for c in calls_to(upstream, "/v1/account/earn-history")] == pages
+    assert min(e.date for e in earnings) == oldest
 
 
 def test_it_reads_every_worker_page(upstream: responses.RequestsMock) -> None:
