@@ -94,3 +94,19 @@ def test_pages_and_api_agree_on_the_worker_count(alice, api, polled_sources) -> 
     page = client_for(alice).get("/workers/").content.decode()
     total = sum(api.get(f"/api/v1/workers?source={s.pk}").json()["count"] for s in polled_sources)
     assert f"All <strong>{total}</strong>" in page
+
+
+def test_the_api_serves_every_pool_kind(team, all_pools) -> None:
+    from pools.models import Worker as StoredWorker
+
+    _, token = apitoken_create(team=team)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    for source in all_pools:
+        workers = client.get(f"/api/v1/workers?source={source.pk}").json()
+        assert workers["count"] == StoredWorker.objects.filter(source=source).count() > 0
+        series = client.get(f"/api/v1/hashrate?source={source.pk}").json()["series"]
+        assert series[-1]["v"] == PoolAccount.objects.get(source=source).hashrate_hs
+    kz_ltc = all_pools[2]
+    earnings = client.get(f"/api/v1/earnings?source={kz_ltc.pk}").json()["results"]
+    assert earnings and {row["coin"] for row in earnings} == {"LTC"}
+    assert len(earnings) >= 90  # the first poll back-filled history_days
