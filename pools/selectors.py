@@ -150,16 +150,29 @@ def team_pool_overview(*, sources: Sequence[Source]) -> PoolOverview:
     enabled = [source for source in sources if source.enabled]
     accounts = {a.source_id: a for a in PoolAccount.objects.filter(source__in=sources)}
     coins: dict[str, CoinFigures] = {}
+    # Worker counts: one query per coin for single-coin sources, one per coin of each
+    # multi-coin source (its workers are told apart by subaccount).
+    worker_groups: dict[str, list[Source]] = defaultdict(list)
+    by_subaccount: list[tuple[str, Source, list[str] | None]] = []
     for source in enabled:
         account = accounts.get(source.pk)
-        for coin, share in coin_shares(source, account).items():
+        shares = coin_shares(source, account)
+        for coin, share in shares.items():
             figures = coins.setdefault(coin, CoinFigures(coin))
             figures.sources += 1
             if account:
                 figures.hashrate_hs += (account.hashrate_hs or 0.0) * share
                 figures.hashrate_24h_hs += (account.hashrate_24h_hs or 0.0) * share
-            counts = worker_status_counts(sources=[source], subaccounts=coin_subaccounts(account, coin))
-            figures.workers = {k: figures.workers.get(k, 0) + v for k, v in counts.items()}
+            if len(shares) == 1:
+                worker_groups[coin].append(source)
+            else:
+                by_subaccount.append((coin, source, coin_subaccounts(account, coin)))
+    counted = [(coin, worker_status_counts(sources=group)) for coin, group in worker_groups.items()]
+    counted += [(coin, worker_status_counts(sources=[source], subaccounts=subaccounts))
+                for coin, source, subaccounts in by_subaccount]
+    for coin, counts in counted:
+        figures = coins[coin]
+        figures.workers = {k: figures.workers.get(k, 0) + v for k, v in counts.items()}
     paid = paid_by_source_and_coin(sources=enabled)
     for balance in Balance.objects.filter(source__in=enabled):
         figures = coins.setdefault(balance.coin, CoinFigures(balance.coin))
