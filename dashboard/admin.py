@@ -11,7 +11,16 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from dashboard import services
-from dashboard.models import ApiToken, AuditEvent, Membership, PollRun, Source, Team
+from dashboard.models import (
+    ApiToken,
+    AuditEvent,
+    Invitation,
+    Membership,
+    PollRun,
+    Source,
+    Team,
+    TotpDevice,
+)
 from dashboard.sources import REGISTRY, get_kind, kind_choices
 
 CREDENTIAL_PREFIX = "credential_"
@@ -159,4 +168,30 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(TotpDevice)
+class TotpDeviceAdmin(admin.ModelAdmin):
+    """Deleting a device is how an admin helps someone who lost their phone; the secret is
+    never shown or edited here."""
+
+    list_display = ["user", "confirmed", "created_at", "confirmed_at"]
+    search_fields = ["user__username"]
+    fields = readonly_fields = ("user", "confirmed", "created_at", "confirmed_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "team", "role", "invited_by", "created_at", "expires_at", "accepted_at"]
+    list_filter = ["team", "role"]
+    search_fields = ["email"]
+    exclude = ["token_hash"]
+    readonly_fields = ["invited_by", "created_at", "accepted_at", "accepted_by"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # An invitation's link is shown once to whoever makes it: the Members page.
         return False

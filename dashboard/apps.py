@@ -9,6 +9,9 @@ class DashboardConfig(AppConfig):
     verbose_name = "Hashwatch"
 
     def ready(self) -> None:
+        # Sign-in signal handlers (lockout counts, audit events) in every process.
+        from dashboard import auth  # noqa: F401
+
         # Extra source kinds from other packages register themselves on import.
         for module in settings.HASHWATCH_PLUGINS:
             import_module(module)

@@ -18,6 +18,10 @@ class Team(models.Model):
     timezone = models.CharField(
         max_length=64, default="UTC", help_text="Used for display and for what 'today' means."
     )
+    require_2fa = models.BooleanField(
+        "Require two-factor sign-in", default=False,
+        help_text="Members without an authenticator app set up are sent to set one up first.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -229,3 +233,54 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_label or 'system'} {self.action} {self.target}"
+
+
+class Invitation(models.Model):
+    """A one-time link that lets whoever holds it join a team; only its hash is stored."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.team} ({self.role})"
+
+    @property
+    def expired(self) -> bool:
+        return self.accepted_at is None and timezone.now() >= self.expires_at
+
+    @property
+    def pending(self) -> bool:
+        return self.accepted_at is None and not self.expired
+
+
+class TotpDevice(models.Model):
+    """A user's authenticator app (RFC 6238). The secret is encrypted and never shown again
+    once confirmed; last_used_step keeps a code from being accepted twice."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="totp_device"
+    )
+    secret = EncryptedJSONField(help_text='{"base32": ...}, encrypted at rest.')
+    confirmed = models.BooleanField(default=False)
+    last_used_step = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Authenticator of {self.user}"

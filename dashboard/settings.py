@@ -75,6 +75,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "dashboard.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -84,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "dashboard.teams.CurrentTeamMiddleware",
+    "dashboard.security.TwoFactorRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "dashboard.urls"
@@ -117,6 +119,13 @@ LOGIN_REDIRECT_URL = "overview"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env.integer("SESSION_COOKIE_AGE", default=14 * 24 * 3600, minimum=300)
 SESSION_COOKIE_HTTPONLY = True
+# Sessions outlive the browser on purpose: this is a dashboard left open on operators' own
+# machines, and the two-week SESSION_COOKIE_AGE already bounds a forgotten session.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = False
+# This many failed sign-ins for one username from one address within LOGIN_LOCKOUT_SECONDS
+# lock that pair for LOGIN_LOCKOUT_SECONDS (`manage.py unlock USERNAME` lifts it early).
+LOGIN_FAILURE_LIMIT = env.integer("LOGIN_FAILURE_LIMIT", default=5, minimum=1)
+LOGIN_LOCKOUT_SECONDS = env.integer("LOGIN_LOCKOUT_SECONDS", default=15 * 60, minimum=1)
 SESSION_COOKIE_SAMESITE = "Lax"
 
 # Behind a TLS-terminating proxy set HTTPS=1: secure cookies, HSTS and redirects follow.
@@ -124,6 +133,8 @@ HTTPS = env.boolean("HTTPS", default=False)
 if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
+    # Container and load-balancer probes talk plain HTTP to the app directly.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = 31536000

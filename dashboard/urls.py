@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from dashboard import api, views
+from dashboard import api, auth, health, views
 
 urlpatterns = [
     path("", views.overview, name="overview"),
@@ -17,10 +17,13 @@ urlpatterns = [
     path("settings/sources/<int:pk>/edit/", views.source_edit, name="source_edit"),
     path("settings/sources/<int:pk>/toggle/", views.source_toggle, name="source_toggle"),
     path("settings/sources/<int:pk>/delete/", views.source_delete, name="source_delete"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True),
-         name="login"),
+    path("accounts/login/", auth.SignInView.as_view(), name="login"),
+    path("accounts/login/code/", auth.signin_code, name="login_code"),
+    path("accounts/two-factor/", auth.two_factor, name="two_factor"),
+    path("healthz", health.healthz, name="healthz"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/sources", api.sources, name="api_sources"),
     path("admin/", admin.site.urls),
+    path("", include("dashboard.urls_team")),
     path("", include("pools.urls")),
 ]

@@ -86,7 +86,7 @@ class TeamForm(forms.ModelForm):
 
     class Meta:
         model = Team
-        fields = ["name", "timezone"]
+        fields = ["name", "timezone", "require_2fa"]
 
 
 @team_view()
@@ -100,6 +100,10 @@ def settings_team(request: HttpRequest) -> HttpResponse:
             form.save()
             audit_record(team=team, actor=request.user, action="team.edited",
                          target=team.name, detail={"fields": form.changed_data}, request=request)
+            if "require_2fa" in form.changed_data:
+                audit_record(team=team, actor=request.user, action="team.2fa_required",
+                             target=team.name, detail={"required": team.require_2fa},
+                             request=request)
             messages.success(request, "Team settings saved.")
             return redirect("settings_team")
     members = team.memberships.select_related("user").order_by("role", "user__username")

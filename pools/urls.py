@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pools import api, views
+from pools import api, views, views_actions
 
 urlpatterns = [
     path("hashrate/", views.hashrate, name="hashrate"),
@@ -14,4 +14,7 @@ urlpatterns = [
     path("api/v1/workers", api.workers, name="api_workers"),
     path("api/v1/earnings", api.earnings, name="api_earnings"),
     path("api/v1/payouts", api.payouts, name="api_payouts"),
+    path("pools/<int:pk>/actions/", views_actions.source_actions, name="source_actions"),
+    path("pools/<int:pk>/actions/confirm/", views_actions.source_action_confirm,
+         name="source_action_confirm"),
 ]

@@ -1,5 +1,6 @@
 """The SBI Crypto pool API as documented in seeds/sbicrypto-pool-api.txt and NOTES.md: every
-read (public, READ, FINANCIALS, collectors, observer), none of the UPDATE actions.
+read (public, READ, FINANCIALS, collectors, observer) and the UPDATE actions that switch a
+subaccount's coin, clear its inactive workers and change its payout address.
 
 Account ALPHA (API key and secret) has 7,500 workers in two subaccounts: alpha-btc (BTC) and
 alpha-bch (a BCH collector paying three virtual subaccounts). An observer key sees subaccount
@@ -10,10 +11,17 @@ state (""); their last share time still tells it. Hashrates are MH/s, amounts wh
 errors the documented `{"error", "error_description"}` body. The legacy stats endpoint lives
 on its own host: `SbiStatsApi`, under its own prefix.
 
-Keys: sim-sbi-key-alpha / sim-sbi-secret-alpha (READ and FINANCIALS, both subaccounts);
+Keys: sim-sbi-key-alpha / sim-sbi-secret-alpha (READ, FINANCIALS and UPDATE, both subaccounts);
 sim-sbi-key-reader / sim-sbi-secret-reader (READ, alpha-bch only); sim-sbi-key-nosubs /
 sim-sbi-secret-nosubs (no subaccount: 403). Observer keys: sim-sbi-observer-bravo,
 sim-sbi-observer-alpha-btc, sim-sbi-observer-alpha-bch.
+
+UPDATE actions change this instance's memory, so later reads show them: the coin and payout
+addresses in the account and subaccount reads (earnings keep the coin they were earned in),
+and a cleared subaccount no longer lists or counts its DEAD workers. An address change takes
+effect at once, without the pool's verification and 24-hour wait. alpha-bch has a BTC payout
+address as well; alpha-btc has none for BCH, so switching it answers 422 until one is set.
+`forget_changes()` restores the documented starting state.
 """
 
 from __future__ import annotations
@@ -23,12 +31,14 @@ import functools
 import io
 import math
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from dashboard.simulator.core import (
+    DEFAULT_SEED,
     Request,
     Response,
     SimulatedApi,
@@ -46,7 +56,7 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 2000  # undocumented; larger requests are answered with pages of this size
 DEAD_SHARE, RECENTLY_DEAD_SHARE, OFFLINE_SHARE, BLANK_SHARE = 0.08, 0.02, 0.03, 0.03
 STATES = ("ONLINE", "OFFLINE", "DEAD")
-READ, FINANCIALS = "READ", "FINANCIALS"
+READ, FINANCIALS, UPDATE = "READ", "FINANCIALS", "UPDATE"
 
 
 @dataclass(frozen=True)
@@ -109,10 +119,12 @@ SUBS = {sub.id: sub for account in ACCOUNTS for sub in account.subs}
 OWNER = {sub.id: account for account in ACCOUNTS for sub in account.subs}
 OBSERVERS = {sub.observer_key: sub for sub in SUBS.values()}
 KEYS = {key.api_key: key for key in (
-    Key("sim-sbi-key-alpha", "sim-sbi-secret-alpha", frozenset({READ, FINANCIALS}), (15, 16)),
+    Key("sim-sbi-key-alpha", "sim-sbi-secret-alpha", frozenset({READ, FINANCIALS, UPDATE}), (15, 16)),
     Key("sim-sbi-key-reader", "sim-sbi-secret-reader", frozenset({READ}), (16,)),
     Key("sim-sbi-key-nosubs", "sim-sbi-secret-nosubs", frozenset({READ, FINANCIALS}), ()),
 )}
+# Payout addresses configured for coins other than the one a subaccount mines.
+OTHER_ADDRESSES = {ALPHA_BCH.id: {"BTC": "bc1qk7v0wz3m9d4h2x8s6f5j1p0r4e7t3y9u2nca6l"}}
 
 COINS = (
     {"code": "BCH", "name": "bitcoin cash", "chain": "bitcoin", "algo": "sha256"},
@@ -201,13 +213,17 @@ def last_share(seed: str, sub: Sub, index: int, found: Reading, t: float) -> flo
 
 
 @functools.lru_cache(maxsize=128)
-def slot_totals(seed: str, sub_id: int, slot: int) -> tuple[tuple[int, int, int], tuple[float, float, float]]:
-    """(online, offline, dead) and the summed 10m, 1h and 1d MH/s of a subaccount's workers."""
+def slot_totals(seed: str, sub_id: int, slot: int,
+                cleared: bool = False) -> tuple[tuple[int, int, int], tuple[float, float, float]]:
+    """(online, offline, dead) and the summed 10m, 1h and 1d MH/s of a subaccount's workers;
+    without the DEAD ones once its inactive workers were cleared."""
     sub = SUBS[sub_id]
     counts = dict.fromkeys(STATES, 0)
     sums = [0.0, 0.0, 0.0]
     for index in range(sub.workers):
         found = reading(seed, sub, index, slot)
+        if cleared and found.state == "DEAD":
+            continue
         counts[found.state] += 1
         for window in range(3):
             sums[window] += found.mhs[window]
@@ -295,6 +311,28 @@ def midnight(day: date) -> datetime:
 class SbiCryptoApi(SimulatedApi):
     prefix = "sbicrypto"
     envelope_keys = PAGE_KEYS
+
+    def __init__(self, *, seed: str = DEFAULT_SEED):
+        super().__init__(seed=seed)
+        self._lock = threading.Lock()  # the server answers requests on several threads
+        self.coins: dict[int, str] = {}
+        self.addresses: dict[int, dict[str, str]] = {}
+        self.cleared: set[int] = set()
+        self.forget_changes()
+
+    def forget_changes(self) -> None:
+        """Undo every UPDATE action."""
+        with self._lock:
+            self.coins = {sub.id: sub.coin for sub in SUBS.values()}
+            self.addresses = {sub.id: {sub.coin: sub.address, **OTHER_ADDRESSES.get(sub.id, {})}
+                              for sub in SUBS.values()}
+            self.cleared = set()
+
+    def coin_of(self, sub: Sub) -> str:
+        return self.coins[sub.id]
+
+    def address_of(self, sub: Sub) -> str:
+        return self.addresses[sub.id].get(self.coins[sub.id], "")
 
     def describe(self) -> str:
         return ("api_key sim-sbi-key-alpha api_secret sim-sbi-secret-alpha (7,500 workers); "
@@ -405,7 +443,7 @@ class SbiCryptoApi(SimulatedApi):
         return Response.json({
             "name": account.name, "timezone": account.timezone, "hashrate": sums,
             "subaccounts": [{"subaccountId": s.id, "subaccountName": s.name,
-                             "currentMiningCurrency": _currency(s.coin, full=True)} for s in subs],
+                             "currentMiningCurrency": _currency(self.coin_of(s), full=True)} for s in subs],
             "workerStatus": {"OFFLINE": counts[1], "DEAD": counts[2], "ONLINE": counts[0]},
             "numOfWorkers": sum(counts), "numOfSubaccounts": len(subs),
         })
@@ -418,7 +456,8 @@ class SbiCryptoApi(SimulatedApi):
             counts, sums = self._totals((sub,), request.now)
             rows.append({
                 "subaccountId": sub.id, "subaccountName": sub.name,
-                "currentMiningCurrency": _currency(sub.coin, full=False), "payoutAddress": sub.address,
+                "currentMiningCurrency": _currency(self.coin_of(sub), full=False),
+                "payoutAddress": self.address_of(sub),
                 "observerLink": f"https://pool.sbicrypto.com/observers?linkId={sub.observer_key}",
                 "hashrate": sums,
                 "workerStatus": {"offline": counts[1], "online": counts[0], "dead": counts[2]},
@@ -590,6 +629,48 @@ class SbiCryptoApi(SimulatedApi):
         field, ascending = _sort(request, rows, default=("percentage", False), secondary="vsubaccountId")
         return Response.json(_page(rows, page, size, field, ascending))
 
+    # -- UPDATE --
+
+    @route("PATCH", "/api/external/v1/subaccount")
+    def switch_coin(self, request: Request) -> Response:
+        _, subs = self._key(request, UPDATE)
+        body = _body(request)
+        sub = _target(subs, body.get("subaccountName"))
+        coin = _supported_coin(body.get("coin"))
+        with self._lock:
+            address = self.addresses[sub.id].get(coin)
+            if not address:
+                raise ApiError(422, "unprocessable_entity",
+                               f"Subaccount {sub.name} does not have a configured payout address for {coin}")
+            unchanged = self.coins[sub.id] == coin
+            self.coins[sub.id] = coin
+        return Response.json({"subaccountName": sub.name, "coin": coin, "payoutAddress": address},
+                             status=200 if unchanged else 202)
+
+    @route("POST", "/api/external/v1/clear-inactive-workers")
+    def clear_inactive_workers(self, request: Request) -> Response:
+        _, subs = self._key(request, UPDATE)
+        name = request.query.get("subaccountName", "").strip()
+        if not name:
+            raise bad_request("subaccountName is required")
+        sub = _target(subs, name)
+        with self._lock:
+            self.cleared.add(sub.id)
+        return Response(status=204)
+
+    @route("PATCH", "/api/external/v1/subaccount/address")
+    def update_payout_address(self, request: Request) -> Response:
+        _, subs = self._key(request, UPDATE)
+        body = _body(request)
+        sub = _target(subs, body.get("name"))
+        coin = _supported_coin(body.get("coin") or self.coin_of(sub))
+        address = str(body.get("address") or "").strip()
+        if not address:
+            raise bad_request("address is required")
+        with self._lock:
+            self.addresses[sub.id][coin] = address
+        return Response.json({"id": sub.id, "address": address, "coin": coin}, status=202)
+
     # -- observer --
 
     @route("GET", "/api/observer/v1/workers/validate")
@@ -683,7 +764,7 @@ class SbiCryptoApi(SimulatedApi):
     def _totals(self, subs: tuple[Sub, ...], now: datetime) -> tuple[list[int], list[float]]:
         """(online, offline, dead) and 10m, 1h and 1d MH/s of the subaccounts' workers now."""
         slot = int(now.timestamp() // SLOT)
-        found = [slot_totals(self.seed, sub.id, slot) for sub in subs]
+        found = [slot_totals(self.seed, sub.id, slot, sub.id in self.cleared) for sub in subs]
         return ([sum(counts[i] for counts, _ in found) for i in range(3)],
                 [sum(sums[i] for _, sums in found) for i in range(3)])
 
@@ -703,12 +784,13 @@ class SbiCryptoApi(SimulatedApi):
                  name: str) -> Listing:
         slot = int(request.now.timestamp() // SLOT)
         ordered = sorted(subs, key=lambda sub: sub.prefix)
-        if not states and not name:
+        cleared = {sub.id for sub in ordered} & self.cleared
+        if not states and not name and not cleared:
             return Listing(ordered)
         return Listing(ordered, [
             (sub, index) for sub in ordered for index in range(sub.workers)
             if (not name or name in sub.worker_name(index))
-            and (not states or reading(self.seed, sub, index, slot).state in states)])
+            and _kept(reading(self.seed, sub, index, slot).state, sub, states, cleared)])
 
     def _worker_page(self, listed: Listing, request: Request, page: int, size: int, ranges: tuple[int, ...]
                      | list[int], ascending: bool, field: str = "name") -> dict[str, Any]:
@@ -857,6 +939,37 @@ def _named(subs: tuple[Sub, ...], request: Request) -> tuple[Sub, ...]:
     if unknown:
         raise ApiError(404, "not_found", f"Subaccount not found: {', '.join(unknown)}")
     return tuple(s for s in subs if not names or s.name in names)
+
+
+def _kept(state: str, sub: Sub, states: set[str], cleared: set[int]) -> bool:
+    return (not states or state in states) and not (sub.id in cleared and state == "DEAD")
+
+
+def _target(subs: tuple[Sub, ...], name: Any) -> Sub:
+    """The subaccount an UPDATE names: 400 without a name, 404 for one the key cannot see."""
+    if not isinstance(name, str) or not name.strip():
+        raise bad_request("the subaccount name is required")
+    found = next((sub for sub in subs if sub.name == name.strip()), None)
+    if found is None:
+        raise ApiError(404, "not_found", f"Subaccount not found: {name.strip()}")
+    return found
+
+
+def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = request.json()
+    except ValueError:
+        raise bad_request("the request body is not JSON") from None
+    if not isinstance(body, dict):
+        raise bad_request("the request body is not a JSON object")
+    return body
+
+
+def _supported_coin(raw: Any) -> str:
+    coin = str(raw or "").strip().upper()
+    if coin not in POOL:
+        raise bad_request(f"Coin {raw or '(none)'} is not supported by the pool")
+    return coin
 
 
 def _coins(request: Request) -> list[str]:

@@ -56,11 +56,18 @@ ENDPOINTS = [
     Endpoint("earnings", "get", "/earnings/?range=90d"),
     Endpoint("earnings csv", "get", "/earnings/earnings.csv"),
     Endpoint("payouts csv", "get", "/earnings/payouts.csv"),
+    Endpoint("members", "get", "/settings/members/"),
+    Endpoint("invite member", "post", "/settings/members/invite/", writes=True),
+    Endpoint("audit log", "get", "/settings/audit/?action=member.", writes=True),
+    Endpoint("api tokens", "get", "/settings/api-tokens/", writes=True),
+    Endpoint("api tokens: create", "post", "/settings/api-tokens/", writes=True),
     Endpoint("api sources", "get", "/api/v1/sources", api=True),
     Endpoint("api hashrate", "get", "/api/v1/hashrate?source={id}", api=True),
     Endpoint("api workers", "get", "/api/v1/workers?source={id}", api=True),
     Endpoint("api earnings", "get", "/api/v1/earnings?source={id}", api=True),
     Endpoint("api payouts", "get", "/api/v1/payouts?source={id}", api=True),
+    Endpoint("upstream actions", "get", "/pools/{id}/actions/", writes=True),
+    Endpoint("upstream action: confirm", "post", "/pools/{id}/actions/confirm/", writes=True),
 ]
 IDS = [e.name for e in ENDPOINTS]
 

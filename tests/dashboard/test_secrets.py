@@ -43,7 +43,8 @@ def test_the_admin_never_renders_the_secret(team, source: Source) -> None:
     client = Client()
     client.force_login(admin)
     for path in ("/admin/dashboard/source/", f"/admin/dashboard/source/{source.pk}/change/",
-                 "/admin/dashboard/auditevent/", "/admin/dashboard/pollrun/"):
+                 "/admin/dashboard/auditevent/", "/admin/dashboard/pollrun/",
+                 "/admin/dashboard/totpdevice/", "/admin/dashboard/invitation/"):
         response = client.get(path)
         assert response.status_code == 200, path
         assert SECRET not in response.content.decode(), path

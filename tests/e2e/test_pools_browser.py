@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from pools.charts import format_hashrate
 from pools.models import HashrateSample, PoolAccount, Worker
@@ -68,14 +69,13 @@ def test_workers_filter_and_search(page_for, alice, polled_sources, live_server)
     assert "1–50 of 150" in page.inner_text(".pager")
     screenshot(page, "pools-workers")
     page.fill("#worker-search", "rack3")
-    page.wait_for_function("document.querySelector('.pager') && "
-                           "document.querySelector('.pager').innerText.includes('of 20')")
+    expect(page.locator(".pager")).to_contain_text("of 20")
     names = page.locator("#workers-table tbody td:first-child").all_inner_texts()
     assert len(names) == 20 and all("rack3" in n for n in names)
     page.fill("#worker-search", "")
     page.select_option("#status-filter", "dead")
     dead = Worker.objects.filter(status="dead").count()
-    page.wait_for_function(f"document.querySelectorAll('#workers-table tbody tr').length === {dead}")
+    expect(page.locator("#workers-table tbody tr")).to_have_count(dead)
     assert set(page.locator("#workers-table tbody .badge").all_inner_texts()) == {"Dead"}
     screenshot(page, "pools-workers-dead")
     page.click("#workers-table tbody a")

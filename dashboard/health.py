@@ -1,0 +1,93 @@
+"""/healthz: is this install working? Public, so it names no source, team or secret."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from redis.exceptions import RedisError
+
+from dashboard.models import Health, Source
+from dashboard.tasks import BEAT_TICK_KEY
+
+log = logging.getLogger(__name__)
+
+# Beat dispatches every 15 s; a minute and a half without a tick means it is not running.
+BEAT_LATE_SECONDS = 90
+OK, DOWN, NOT_USED = "ok", "down", "not used"
+
+
+def database_status() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        log.exception("Health check: the database is unreachable")
+        return DOWN
+    return OK
+
+
+def redis_status() -> str:
+    if not settings.REDIS_URL:
+        return NOT_USED
+    try:
+        cache.set("healthz:ping", 1, timeout=10)
+    except RedisError:
+        log.exception("Health check: Redis is unreachable")
+        return DOWN
+    return OK
+
+
+def broker_uses_redis() -> bool:
+    return bool(settings.CELERY_BROKER_URL and settings.CELERY_BROKER_URL.startswith("redis"))
+
+
+def beat_status(now: datetime) -> dict[str, Any]:
+    try:
+        tick = cache.get(BEAT_TICK_KEY)
+    except RedisError:
+        tick = None
+    if not tick:
+        return {"last_tick": None, "age_seconds": None}
+    return {"last_tick": tick,
+            "age_seconds": round((now - datetime.fromisoformat(tick)).total_seconds())}
+
+
+def oldest_stale_source(now: datetime) -> dict[str, int] | None:
+    ages = [
+        (now - (source.last_success_at or source.created_at)).total_seconds()
+        for source in Source.objects.filter(enabled=True).only(
+            "enabled", "interval", "created_at", "last_success_at", "last_error_at")
+        if source.health(now) == Health.STALE
+    ]
+    return {"age_seconds": round(max(ages))} if ages else None
+
+
+def overall(database: str, redis: str, beat: dict[str, Any], stale: dict[str, int] | None) -> str:
+    if database == DOWN or (redis == DOWN and broker_uses_redis()):
+        return "down"
+    beat_late = beat["age_seconds"] is None or beat["age_seconds"] > BEAT_LATE_SECONDS
+    if redis == DOWN or beat_late or stale:
+        return "degraded"
+    return "ok"
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    now = timezone.now()
+    database, redis = database_status(), redis_status()
+    beat = beat_status(now)
+    stale = oldest_stale_source(now) if database == OK else None
+    status = overall(database, redis, beat, stale)
+    body = {"status": status, "database": database, "redis": redis, "beat": beat,
+            "oldest_stale_source": stale}
+    return JsonResponse(body, status=503 if status == "down" else 200)
