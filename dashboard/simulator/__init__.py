@@ -6,6 +6,7 @@ it at `/<prefix>`. `SimulatorServer` (in `server.py`) serves them in a backgroun
 
 from __future__ import annotations
 
+from dashboard.simulator.btcchange24 import Btcchange24Api
 from dashboard.simulator.btccom import BtccomApi
 from dashboard.simulator.btcpoolkz import BtcPoolKzApi
 from dashboard.simulator.core import (
@@ -21,6 +22,7 @@ from dashboard.simulator.core import (
     route,
     utc_now,
 )
+from dashboard.simulator.flowbtc import FlowBtcApi
 from dashboard.simulator.sbicrypto import SbiCryptoApi, SbiStatsApi
 
 API_CLASSES: tuple[type[SimulatedApi], ...] = (
@@ -28,6 +30,8 @@ API_CLASSES: tuple[type[SimulatedApi], ...] = (
     BtcPoolKzApi,
     SbiCryptoApi,
     SbiStatsApi,
+    FlowBtcApi,
+    Btcchange24Api,
 )
 
 

@@ -1,0 +1,363 @@
+"""A fake FlowBTC WebSocket gateway (AlphaPoint APEX protocol) served from a daemon thread.
+
+`with FlowBtcGateway() as gateway: gateway.url` -> "ws://127.0.0.1:PORT/WSGateway/". Each
+instrument has a book that changes on every tick; subscribers get Level2UpdateEvent,
+TradeDataUpdateEvent and TickerDataUpdateEvent frames. Test controls drop connections, skip
+update ids and fail the next request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from exchanges.clients.flowbtc_models import OrderBook
+from exchanges.clients.flowbtc_protocol import INSTRUMENT_IDS, OMS_ID, Action, MessageType, Side
+
+T = TypeVar("T")
+PATH = "/WSGateway/"
+CONTROL_TIMEOUT = 5.0
+CENT = Decimal("0.01")
+LOT = Decimal("0.0001")
+MIDS = {"BRL": Decimal("350000"), "BTC": Decimal("0.05")}
+SUBSCRIPTIONS = {"SubscribeLevel2": "level2", "SubscribeTrades": "trades",
+                 "SubscribeTicker": "ticker"}
+UNSUBSCRIPTIONS = {"UnsubscribeLevel2": "level2", "UnsubscribeTrades": "trades",
+                   "UnsubscribeTicker": "ticker"}
+
+
+def error_payload(message: str, code: int, detail: str | None = None) -> dict[str, Any]:
+    return {"result": False, "errormsg": message, "errorcode": code, "detail": detail}
+
+
+def now_millis() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class Market:
+    """One instrument's book; every change gets the next MDUpdateId."""
+
+    symbol: str
+    instrument_id: int
+    mid: Decimal
+    depth: int
+    rng: random.Random
+    bids: dict[Decimal, Decimal] = field(default_factory=dict)
+    asks: dict[Decimal, Decimal] = field(default_factory=dict)
+    update_id: int = 0
+    trade_id: int = 0
+    last_price: Decimal = Decimal(0)
+
+    def __post_init__(self) -> None:
+        self.last_price = self.mid
+        for _ in range(self.depth):
+            self._new_level(Side.BUY)
+            self._new_level(Side.SELL)
+
+    @property
+    def tick_size(self) -> Decimal:
+        return max(CENT, (self.mid / 10000).quantize(CENT))
+
+    def _new_level(self, side: Side) -> Decimal:
+        # Bids stay below the mid and asks above, so the book never crosses.
+        offset = self.tick_size * self.rng.randint(1, 4 * self.depth)
+        price = self.mid - offset if side is Side.BUY else self.mid + offset
+        self._levels(side)[price] = self._quantity()
+        return price
+
+    def _quantity(self) -> Decimal:
+        return (Decimal(self.rng.randint(1, 50000)) * LOT).quantize(LOT)
+
+    def _levels(self, side: Side) -> dict[Decimal, Decimal]:
+        return self.bids if side is Side.BUY else self.asks
+
+    def step(self, skip: int) -> list[list[Any]]:
+        """Change one level; the Level-2 rows that describe the change."""
+        self.update_id += 1 + skip
+        side = self.rng.choice((Side.BUY, Side.SELL))
+        levels = self._levels(side)
+        roll = self.rng.random()
+        if len(levels) < self.depth or roll < 0.4:
+            price = self._new_level(side)
+            return [self.row(Action.NEW, side, price, levels[price])]
+        price = self.rng.choice(sorted(levels))
+        if roll < 0.7:
+            levels[price] = self._quantity()
+            return [self.row(Action.UPDATE, side, price, levels[price])]
+        del levels[price]
+        return [self.row(Action.DELETE, side, price, Decimal(0))]
+
+    def row(self, action: Action, side: Side, price: Decimal, quantity: Decimal) -> list[Any]:
+        return [self.update_id, 1, now_millis(), int(action), float(self.last_price), 1,
+                float(price), self.instrument_id, float(quantity), int(side)]
+
+    def snapshot_rows(self) -> list[list[Any]]:
+        return ([self.row(Action.NEW, Side.BUY, p, q) for p, q in sorted(self.bids.items())]
+                + [self.row(Action.NEW, Side.SELL, p, q) for p, q in sorted(self.asks.items())])
+
+    def trade_row(self) -> list[Any]:
+        self.trade_id += 1
+        taker = self.rng.choice((Side.BUY, Side.SELL))
+        price = min(self.asks) if taker is Side.BUY else max(self.bids)
+        direction = 0 if price == self.last_price else 1 if price > self.last_price else 2
+        self.last_price = price
+        return [self.trade_id, self.instrument_id, float(self._quantity()), float(price),
+                2 * self.trade_id, 2 * self.trade_id + 1, now_millis(), direction, int(taker),
+                False, 0]
+
+    def ticker_row(self) -> list[Any]:
+        bid, ask, last = max(self.bids), min(self.asks), float(self.last_price)
+        at = now_millis()
+        return [at, last, last, last, last, 0.0, float(bid), float(ask), self.instrument_id,
+                at - at % 60_000]
+
+    def order_book(self) -> OrderBook:
+        return OrderBook(product=self.symbol, bids=sorted(self.bids.items(), reverse=True),
+                         asks=sorted(self.asks.items()), as_of=None)
+
+
+@dataclass(eq=False)
+class Client:
+    """One connection; frames go out through a queue so replies and events keep their order."""
+
+    ws: ServerConnection
+    outbox: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    subscriptions: dict[str, set[int]] = field(
+        default_factory=lambda: {"level2": set(), "trades": set(), "ticker": set()})
+    next_seq: int = 1  # the gateway's own frames are odd; the client's are even
+
+    def send(self, kind: MessageType, seq: int, name: str, payload: Any) -> None:
+        self.outbox.put_nowait(json.dumps({"m": int(kind), "i": seq, "n": name,
+                                           "o": json.dumps(payload)}))
+
+    def push(self, name: str, payload: Any) -> None:
+        seq, self.next_seq = self.next_seq, self.next_seq + 2
+        self.send(MessageType.EVENT, seq, name, payload)
+
+    async def write(self) -> None:
+        try:
+            while True:
+                await self.ws.send(await self.outbox.get())
+        except ConnectionClosed:
+            return
+
+
+class FlowBtcGateway:
+    def __init__(self, *, instruments: Mapping[str, int] = INSTRUMENT_IDS,
+                 tick_seconds: float = 0.02, depth: int = 8, seed: int = 7,
+                 host: str = "127.0.0.1") -> None:
+        rng = random.Random(seed)
+        self.markets = {
+            iid: Market(symbol, iid, MIDS.get(symbol[3:], Decimal(100)), depth, rng)
+            for symbol, iid in instruments.items()
+        }
+        self.tick_seconds = tick_seconds
+        self.host = host
+        self.port = 0
+        self.requests: Counter[str] = Counter()
+        self._clients: set[Client] = set()
+        self._skip = 0
+        self._fail_next = False
+        self._paused = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"ws://{self.host}:{self.port}{PATH}"
+
+    def start(self) -> Self:
+        self._thread = threading.Thread(target=asyncio.run, args=(self._main(),),
+                                        name="flowbtc-gateway", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(CONTROL_TIMEOUT):
+            raise RuntimeError("the FlowBTC gateway simulator did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stopping is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        if self._thread is not None:
+            self._thread.join(CONTROL_TIMEOUT)
+        self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.stop()
+
+    # Test controls: run inside the gateway's loop so they never race a tick.
+
+    def drop_connections(self) -> None:
+        """Cut every client's socket without a closing handshake, as a network failure would."""
+        def drop() -> None:
+            for client in self._clients:
+                client.ws.transport.abort()
+        self._in_loop(drop)
+
+    def skip_update_ids(self, count: int) -> None:
+        """The next Level-2 event jumps `count` MDUpdateIds ahead: a lost-event gap."""
+        def skip() -> None:
+            self._skip += count
+        self._in_loop(skip)
+
+    def send_error_next(self) -> None:
+        """Answer the next request or subscription with an error frame (m 5)."""
+        def arm() -> None:
+            self._fail_next = True
+        self._in_loop(arm)
+
+    def pause(self) -> None:
+        self._in_loop(lambda: setattr(self, "_paused", True))
+
+    def resume(self) -> None:
+        self._in_loop(lambda: setattr(self, "_paused", False))
+
+    def request_count(self, name: str) -> int:
+        return self._in_loop(lambda: self.requests[name])
+
+    def book(self, symbol: str) -> tuple[OrderBook, int]:
+        """The gateway's own book for `symbol` and its last MDUpdateId."""
+        def read() -> tuple[OrderBook, int]:
+            market = self._market(symbol)
+            return market.order_book(), market.update_id
+        return self._in_loop(read)
+
+    def _in_loop(self, fn: Callable[[], T]) -> T:
+        if self._loop is None:
+            raise RuntimeError("the FlowBTC gateway simulator is not running")
+
+        async def call() -> T:
+            return fn()
+        return asyncio.run_coroutine_threadsafe(call(), self._loop).result(CONTROL_TIMEOUT)
+
+    def _market(self, symbol: str) -> Market:
+        for market in self.markets.values():
+            if market.symbol == symbol:
+                return market
+        raise KeyError(symbol)
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        async with serve(self._serve, self.host, 0) as server:
+            self.port = server.sockets[0].getsockname()[1]  # type: ignore[index]
+            self._ready.set()
+            ticker = asyncio.create_task(self._tick_forever())
+            await self._stopping.wait()
+            ticker.cancel()
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick_seconds)
+            if not self._paused:
+                self._tick()
+
+    def _tick(self) -> None:
+        skip, self._skip = self._skip, 0
+        for iid, market in self.markets.items():
+            rows = market.step(skip)
+            trade, ticker = market.trade_row(), market.ticker_row()
+            for client in self._clients:
+                if iid in client.subscriptions["level2"]:
+                    client.push("Level2UpdateEvent", rows)
+                if iid in client.subscriptions["trades"]:
+                    client.push("TradeDataUpdateEvent", [trade])
+                if iid in client.subscriptions["ticker"]:
+                    client.push("TickerDataUpdateEvent", [ticker])
+
+    async def _serve(self, ws: ServerConnection) -> None:
+        if ws.request is not None and ws.request.path != PATH:
+            await ws.close(code=1008, reason="unknown path")
+            return
+        client = Client(ws)
+        self._clients.add(client)
+        writer = asyncio.create_task(client.write())
+        try:
+            async for text in ws:
+                self._handle(client, text)
+        except ConnectionClosed:
+            pass
+        finally:
+            self._clients.discard(client)
+            writer.cancel()
+
+    def _handle(self, client: Client, text: str | bytes) -> None:
+        try:
+            raw = json.loads(text)
+            kind, seq, name = MessageType(raw["m"]), int(raw["i"]), str(raw["n"])
+            payload = json.loads(raw["o"]) if raw["o"] else {}
+        except (ValueError, KeyError, TypeError):
+            client.send(MessageType.ERROR, 0, "", error_payload("Invalid Request", 100))
+            return
+        self.requests[name] += 1
+        if self._fail_next:
+            self._fail_next = False
+            client.send(MessageType.ERROR, seq, name,
+                        error_payload("Server Error", 102, "simulated failure"))
+            return
+        try:
+            answer = self._answer(client, kind, name, payload if isinstance(payload, dict) else {})
+        except LookupError as exc:
+            client.send(MessageType.ERROR, seq, name, error_payload(*exc.args))
+            return
+        client.send(MessageType.REPLY, seq, name, answer)
+
+    def _answer(self, client: Client, kind: MessageType, name: str,
+                payload: dict[str, Any]) -> Any:
+        """The reply payload; LookupError(message, code, detail) for an error frame."""
+        if name == "GetProducts":
+            return self._products()
+        if name == "GetInstruments":
+            return [self._instrument(m) for m in self.markets.values()]
+        if name == "GetL2Snapshot":
+            return self._requested(payload).snapshot_rows()
+        if name == "GetTickerHistory":
+            return [self._requested(payload).ticker_row()]
+        if kind is MessageType.SUBSCRIBE and name in SUBSCRIPTIONS:
+            market = self._requested(payload)
+            client.subscriptions[SUBSCRIPTIONS[name]].add(market.instrument_id)
+            return market.snapshot_rows() if name == "SubscribeLevel2" else []
+        if name in UNSUBSCRIPTIONS:
+            client.subscriptions[UNSUBSCRIPTIONS[name]].discard(self._requested(payload).instrument_id)
+            return {"result": True, "errormsg": None, "errorcode": 0, "detail": None}
+        raise LookupError("Invalid Request", 100, f"unknown function {name}")
+
+    def _requested(self, payload: dict[str, Any]) -> Market:
+        iid = payload.get("InstrumentId")
+        symbol = payload.get("Symbol")
+        for market in self.markets.values():
+            if iid == market.instrument_id or (symbol is not None and symbol == market.symbol):
+                return market
+        raise LookupError("Resource Not Found", 104, f"no instrument {iid or symbol}")
+
+    def _products(self) -> list[dict[str, Any]]:
+        coins = sorted({m.symbol[:3] for m in self.markets.values()}
+                       | {m.symbol[3:] for m in self.markets.values()})
+        return [{"OMSId": OMS_ID, "ProductId": n, "Product": coin, "ProductFullName": coin,
+                 "ProductType": "NationalCurrency" if coin == "BRL" else "CryptoCurrency",
+                 "DecimalPlaces": 2 if coin == "BRL" else 8}
+                for n, coin in enumerate(coins, start=1)]
+
+    @staticmethod
+    def _instrument(market: Market) -> dict[str, Any]:
+        return {"OMSId": OMS_ID, "InstrumentId": market.instrument_id, "Symbol": market.symbol,
+                "Product1Symbol": market.symbol[:3], "Product2Symbol": market.symbol[3:],
+                "SessionStatus": "Running"}

@@ -1,0 +1,297 @@
+"""A live, unauthenticated FlowBTC market data stream over the WebSocket gateway.
+
+`await FlowBtcStream(url, ["BTCBRL"], on_book=...).run()` keeps one LiveBook per product from
+a snapshot and Level2UpdateEvent frames, and hands every change to the callbacks. It never
+gives up: a lost event or a renumbered feed means a new snapshot, a dropped connection means a
+reconnect (with capped, jittered exponential backoff) and new snapshots; `stop()` ends `run()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import WebSocketException
+
+from dashboard.http import SchemaError, UpstreamError
+from exchanges.clients.flowbtc_models import OrderBook
+from exchanges.clients.flowbtc_protocol import (
+    OMS_ID,
+    Frame,
+    L2Row,
+    LiveBook,
+    MessageType,
+    Session,
+    TickerRow,
+    TradeRow,
+    check_reply,
+    decode_frame,
+    decode_l2_rows,
+    decode_ticker_rows,
+    decode_trade_rows,
+)
+from pools.clients.base import shown, to_int
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+BookCallback = Callable[[OrderBook], None]
+TradeCallback = Callable[[str, TradeRow], None]
+TickerCallback = Callable[[str, TickerRow], None]
+ErrorCallback = Callable[[Exception], None]
+# Failures that a new connection may heal; anything else is a bug and propagates.
+CONNECTION_ERRORS = (OSError, TimeoutError, WebSocketException, UpstreamError)
+L2_DEPTH = 100
+TICKER_INTERVAL_SECONDS = 60
+
+
+def log_error(error: Exception) -> None:
+    log.warning("FlowBTC stream: %s", error)
+
+
+def backoff_delay(attempt: int, *, base: float, cap: float) -> float:
+    """Exponential in the attempt, capped, with jitter so clients do not reconnect in step."""
+    return min(cap, base * 2**attempt) * random.uniform(0.5, 1.0)
+
+
+def instrument_ids(payload: Any) -> dict[str, int]:
+    """Symbol -> InstrumentId from a GetInstruments reply."""
+    if not isinstance(payload, list):
+        raise SchemaError(f"GetInstruments answered with no list: {shown(payload)}")
+    ids: dict[str, int] = {}
+    for item in payload:
+        if not isinstance(item, dict) or "Symbol" not in item or "InstrumentId" not in item:
+            raise SchemaError(f"GetInstruments item lacks Symbol or InstrumentId: {shown(item)}")
+        ids[str(item["Symbol"])] = to_int(item["InstrumentId"], field="InstrumentId")
+    return ids
+
+
+def product_names(payload: Any) -> set[str]:
+    """The coins in a GetProducts reply."""
+    if not isinstance(payload, list):
+        raise SchemaError(f"GetProducts answered with no list: {shown(payload)}")
+    return {str(item["Product"]) for item in payload if isinstance(item, dict) and "Product" in item}
+
+
+class FlowBtcStream:
+    def __init__(self, url: str, products: Iterable[str], *,
+                 on_book: BookCallback | None = None, on_trade: TradeCallback | None = None,
+                 on_ticker: TickerCallback | None = None, on_error: ErrorCallback = log_error,
+                 backoff_base: float = 0.5, backoff_cap: float = 30.0,
+                 request_timeout: float = 10.0) -> None:
+        self.url = url
+        self.products = list(products)
+        self.on_book = on_book
+        self.on_trade = on_trade
+        self.on_ticker = on_ticker
+        self.on_error = on_error
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.request_timeout = request_timeout
+        self.books = {product: LiveBook(product) for product in self.products}
+        self.coins: set[str] = set()
+        self.connections = 0  # successful syncs, reconnections included
+        self._symbols: dict[int, str] = {}
+        self._stopped = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._session = Session()
+        self._waiting: dict[int, asyncio.Future[Frame]] = {}
+        self._snapshots: dict[str, asyncio.Task[None]] = {}
+        self._backlog: dict[str, list[L2Row]] = {}  # events that came in while a snapshot was out
+        self._ws: ClientConnection | None = None
+
+    async def run(self) -> None:
+        """Stream until `stop()`; connection failures are reported and retried, never raised."""
+        self._loop = asyncio.get_running_loop()
+        attempt = 0
+        while not self._stopped.is_set():
+            synced_before = self.connections
+            try:
+                await self._until_stopped(self._connect_once())
+            except CONNECTION_ERRORS as exc:
+                self.on_error(exc)
+            if self._stopped.is_set():
+                break
+            # A connection that got going restarts the backoff, however it ended.
+            attempt = 0 if self.connections > synced_before else attempt + 1
+            delay = backoff_delay(attempt, base=self.backoff_base, cap=self.backoff_cap)
+            await self._until_stopped(asyncio.sleep(delay))
+
+    def stop(self) -> None:
+        """End `run()`; safe to call from any thread."""
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            self._stopped.set()
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._stopped.set()
+        else:
+            loop.call_soon_threadsafe(self._stopped.set)
+
+    async def _until_stopped(self, work: Awaitable[T]) -> T | None:
+        """Await `work`, or cancel it when `stop()` comes first."""
+        task = asyncio.ensure_future(work)
+        stopper = asyncio.create_task(self._stopped.wait())
+        try:
+            await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        return None if task.cancelled() else task.result()
+
+    async def _connect_once(self) -> None:
+        """One connection's life, from opening to closing."""
+        async with connect(self.url, open_timeout=self.request_timeout) as ws:
+            self._ws, self._session = ws, Session()
+            for book in self.books.values():
+                book.needs_snapshot = True
+            reader = asyncio.create_task(self._read(ws))
+            try:
+                await self._subscribe_all()
+                self.connections += 1
+                await reader
+            finally:
+                reader.cancel()
+                # A reader that failed took the connection down with it; run() reports that once.
+                await asyncio.gather(reader, return_exceptions=True)
+                for task in self._snapshots.values():
+                    task.cancel()
+                self._snapshots.clear()
+                self._backlog.clear()
+                self._ws = None
+
+    async def _subscribe_all(self) -> None:
+        self.coins = product_names(await self._call("GetProducts", {"OMSId": OMS_ID}))
+        ids = instrument_ids(await self._call("GetInstruments", {"OMSId": OMS_ID}))
+        missing = [product for product in self.products if product not in ids]
+        if missing:
+            raise SchemaError(f"FlowBTC lists no instrument for {', '.join(missing)}")
+        self._symbols = {ids[product]: product for product in self.products}
+        for product in self.products:
+            iid = ids[product]
+            # Subscribing before the snapshot: events that the snapshot already holds are
+            # dropped while the book waits for it, and none after it can be missed.
+            await self._call("SubscribeLevel2", {"OMSId": OMS_ID, "InstrumentId": iid,
+                                                 "Depth": L2_DEPTH}, kind=MessageType.SUBSCRIBE)
+            # An event may already have fetched the snapshot while this call was answered.
+            if self.books[product].needs_snapshot:
+                self._resnapshot(product)
+            await self._call("SubscribeTrades", {"OMSId": OMS_ID, "InstrumentId": iid,
+                                                 "IncludeLastCount": 0},
+                             kind=MessageType.SUBSCRIBE)
+            await self._call("SubscribeTicker", {"OMSId": OMS_ID, "InstrumentId": iid,
+                                                 "Interval": TICKER_INTERVAL_SECONDS,
+                                                 "IncludeLastCount": 1},
+                             kind=MessageType.SUBSCRIBE)
+
+    async def _call(self, name: str, payload: Any, *,
+                    kind: MessageType = MessageType.REQUEST) -> Any:
+        if self._ws is None:
+            raise UpstreamError(f"FlowBTC gateway is not connected for {name}")
+        seq, text = self._session.request(name, payload, kind=kind)
+        answer: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
+        self._waiting[seq] = answer
+        try:
+            await self._ws.send(text)
+            frame = await asyncio.wait_for(answer, self.request_timeout)
+        finally:
+            self._waiting.pop(seq, None)
+            self._session.pending.pop(seq, None)
+        return frame.payload
+
+    async def _read(self, ws: ClientConnection) -> None:
+        """Dispatch frames until the connection closes; then fail every call still waiting."""
+        try:
+            async for text in ws:
+                try:
+                    self._dispatch(decode_frame(text))
+                except SchemaError as exc:
+                    self.on_error(exc)
+        finally:
+            for answer in self._waiting.values():
+                if not answer.done():
+                    answer.set_exception(UpstreamError("FlowBTC gateway connection closed"))
+
+    def _dispatch(self, frame: Frame) -> None:
+        if frame.type in (MessageType.REPLY, MessageType.ERROR):
+            self._settle(frame)
+        elif frame.name == "Level2UpdateEvent":
+            self._on_level2(decode_l2_rows(frame.payload))
+        elif frame.name == "TradeDataUpdateEvent":
+            for trade in decode_trade_rows(frame.payload):
+                if self.on_trade is not None and trade.instrument_id in self._symbols:
+                    self.on_trade(self._symbols[trade.instrument_id], trade)
+        elif frame.name == "TickerDataUpdateEvent":
+            for tick in decode_ticker_rows(frame.payload):
+                if self.on_ticker is not None and tick.instrument_id in self._symbols:
+                    self.on_ticker(self._symbols[tick.instrument_id], tick)
+
+    def _settle(self, frame: Frame) -> None:
+        answer = self._waiting.get(frame.seq)
+        if answer is None or answer.done():
+            raise SchemaError(f"gateway answered {frame.name} to request {frame.seq}, "
+                              "which is not awaiting an answer")
+        try:
+            check_reply(frame)
+        except UpstreamError as exc:
+            answer.set_exception(exc)
+        else:
+            answer.set_result(frame)
+
+    def _on_level2(self, rows: list[L2Row]) -> None:
+        by_product: dict[str, list[L2Row]] = {}
+        for row in rows:
+            if row.instrument_id in self._symbols:
+                by_product.setdefault(self._symbols[row.instrument_id], []).append(row)
+        for product, product_rows in by_product.items():
+            book = self.books[product]
+            if product in self._snapshots:
+                # The reader runs ahead of the snapshot task: these may postdate the snapshot.
+                self._backlog[product].extend(product_rows)
+            elif book.apply_update(product_rows):
+                self._emit_book(book)
+            else:
+                self._resnapshot(product)
+
+    def _resnapshot(self, product: str) -> None:
+        """Fetch a snapshot unless one is on its way; later events keep asking until one lands."""
+        self.books[product].needs_snapshot = True
+        if product not in self._snapshots:
+            self._backlog[product] = []
+            self._snapshots[product] = asyncio.create_task(self._snapshot(product))
+
+    async def _snapshot(self, product: str) -> None:
+        iid = next(i for i, symbol in self._symbols.items() if symbol == product)
+        try:
+            rows = decode_l2_rows(await self._call(
+                "GetL2Snapshot", {"OMSId": OMS_ID, "InstrumentId": iid, "Depth": L2_DEPTH}))
+        except CONNECTION_ERRORS as exc:
+            self.on_error(exc)
+            return
+        finally:
+            self._snapshots.pop(product, None)
+            backlog = self._backlog.pop(product, [])
+        book = self.books[product]
+        book.apply_snapshot(row for row in rows if row.instrument_id == iid)
+        last = book.last_update_id
+        newer = [row for row in backlog if last is None or row.update_id > last]
+        if newer and not book.apply_update(newer):
+            self._resnapshot(product)
+            return
+        self._emit_book(book)
+
+    def _emit_book(self, book: LiveBook) -> None:
+        if self.on_book is not None:
+            self.on_book(book.order_book())
