@@ -293,21 +293,21 @@ class EarningRate:
 def source_earning_rates(*, source: Source, today: date) -> list[EarningRate]:
     """The last complete pool day per coin, divided by the hashrate that earned it."""
     rates = []
+    account = PoolAccount.objects.filter(source=source).first()
     coins = DailyEarning.objects.filter(source=source).order_by().values_list("coin", flat=True).distinct()
     for coin in sorted(set(coins)):
         earning = (DailyEarning.objects.filter(source=source, coin=coin, date__lt=today)
                    .order_by("-date").first())
         if earning is None:
             continue
-        if hashrate := day_hashrate(source=source, day=earning.date, coin=coin):
+        if hashrate := day_hashrate(source=source, account=account, day=earning.date, coin=coin):
             rates.append(EarningRate(earning.date, coin, earning.amount, hashrate))
     return rates
 
 
-def day_hashrate(*, source: Source, day: date, coin: str) -> float | None:
+def day_hashrate(*, source: Source, account: PoolAccount | None, day: date, coin: str) -> float | None:
     """The account's average hashrate over a UTC day: the daily roll-up when there is one,
     else (a new source) the pool's own 24 h figure; per coin for a multi-coin account."""
-    account = PoolAccount.objects.filter(source=source).first()
     by_coin = getattr(account, "hashrate_by_coin", None) or {}
     if len(by_coin) > 1:
         return by_coin.get(coin) or None

@@ -5,7 +5,6 @@ snapshots from them over HTTP."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 import requests
 
 from dashboard.http import CredentialsRejected, HttpClient, UpstreamError
-from dashboard.simulator import FrozenClock, build_simulator
+from dashboard.simulator import FrozenClock
 from dashboard.simulator.btcchange24 import (
     API_KEY,
     DIRECTIONS,
@@ -28,6 +27,7 @@ from exchanges.clients.btcchange24 import PARTNER_PATH, Btcchange24Client
 from exchanges.clients.exchanger_base import ExchangerSnapshot
 from exchanges.clients.flowbtc import FlowBtcClient
 from exchanges.clients.flowbtc_models import FlowBtcSnapshot
+from tests.simulated import frozen_simulator_fixtures
 
 START = datetime(2025, 6, 15, 12, 3, 30, tzinfo=UTC)
 CLOCK = FrozenClock(START)
@@ -37,16 +37,8 @@ TICKER_KEYS = {"BestBid", "BestOffer", "LastTradedPx", "LastTradedQty", "Session
 LEVEL_KEYS = ["Accounts", "ActionDateTime", "LastTradePrice", "Orders", "Price", "Quantity"]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[SimulatorServer]:
-    with SimulatorServer(build_simulator(clock=CLOCK, fault_delay=0.3)) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def fresh(server: SimulatorServer) -> None:
-    CLOCK.now = START
-    server.simulator.reset()
+# Two APIs are read here, so each gets its own base-URL fixture below.
+server, fresh, _ = frozen_simulator_fixtures(clock=CLOCK, start=START, prefix="flowbtc")
 
 
 @pytest.fixture
