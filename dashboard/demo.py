@@ -25,7 +25,7 @@ class DemoSource:
 
 
 def demo_sources(simulator_url: str) -> list[DemoSource]:
-    from dashboard.simulator import btccom, btcpoolkz, sbicrypto
+    from dashboard.simulator import btcchange24, btccom, btcpoolkz, sbicrypto
 
     return [
         *(DemoSource("btccom", f"BTC.com · {account.user_name}",
@@ -39,6 +39,8 @@ def demo_sources(simulator_url: str) -> list[DemoSource]:
         *(DemoSource("sbicrypto", f"SBI Crypto · {sub.name}", {"observer_key": sub.observer_key},
                      {"currency": sub.coin, "stats_url": f"{simulator_url}/sbicrypto-stats/poolstats"})
           for sub in (sbicrypto.BRAVO, sbicrypto.ALPHA_BCH)),
+        DemoSource("btcchange24", "btcchange24 · partner", {"api_key": btcchange24.API_KEY},
+                   {"export_code": btcchange24.EXPORT_CODE}),
     ]
 
 

@@ -26,4 +26,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("dashboard.urls_team")),
     path("", include("pools.urls")),
+    path("", include("exchanges.urls")),
 ]

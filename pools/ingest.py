@@ -3,25 +3,22 @@ nothing. Called by dashboard.polling inside the poll's transaction; never does H
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, models, transaction
-
+from dashboard.bulk import upsert
 from dashboard.models import Source
+from exchanges.ingest import daily_prices_store
 from pools import models as m
 from pools.clients import base
 
 log = logging.getLogger(__name__)
 Row = dict[str, Any]
 
-BATCH_SIZE = 2000
 MAX_BLOCKS = 20  # found blocks kept per coin: the pool's recent ones, not its history
-COPY_MIN_ROWS = 1000  # below this one INSERT statement is as quick as COPY
 SUSPECT_RATIO = 1000.0
 # Upstream account answers sometimes echo request parameters; none of these belong in a row.
 SECRET_WORDS = ("key", "secret", "token", "password", "signature")
@@ -60,77 +57,13 @@ def pool_snapshot_ingest(*, source: Source, snapshot: base.PoolSnapshot, now: da
         "pool_stats": pool_stats_upsert(source=source, stats=snapshot.pool_stats, at=at),
         "pool_coin_stats": pool_coin_stats_upsert(source=source, figures=snapshot.pool_figures, now=now),
         "pool_account": pool_account_upsert(source=source, snapshot=snapshot, now=now),
+        "daily_prices": usd_prices_store(source=source, figures=snapshot.pool_figures, now=now),
     }
 
 
 def poll_moment(moment: datetime) -> datetime:
     """Whole seconds in UTC: the key of a poll's samples, equal however often it is stored."""
     return moment.astimezone(UTC).replace(microsecond=0)
-
-
-def upsert(
-    model: type[models.Model], rows: Sequence[Row], *, unique: list[str], update: list[str]
-) -> int:
-    """Insert rows (field name -> value, the same names in every row), or update the
-    `update` fields of rows that already hold their `unique` key."""
-    if not rows:
-        return 0
-    if connection.vendor == "postgresql" and len(rows) >= COPY_MIN_ROWS:
-        copy_upsert(model, rows, unique=unique, update=update)
-    else:
-        model._default_manager.bulk_create(
-            [model(**row) for row in rows], batch_size=BATCH_SIZE, update_conflicts=True,
-            unique_fields=unique, update_fields=update,
-        )
-    return len(rows)
-
-
-def copy_upsert(
-    model: type[models.Model], rows: Sequence[Row], *, unique: list[str], update: list[str]
-) -> None:
-    """COPY into a temporary table, then one INSERT ... ON CONFLICT from it. Preparing each
-    value through the ORM costs more than the database's own work for a large account, so
-    this is what keeps a 30,000-worker poll within its budget. Values go to psycopg as they
-    are: only rows of numbers, text, aware times and JSON may come here."""
-    fields = concrete_fields(model)
-    names = list(rows[0])
-    encoders = {
-        index: field.encoder for index, name in enumerate(names)
-        if isinstance(field := fields[name], models.JSONField)
-    }
-    quote = connection.ops.quote_name
-
-    def column(name: str) -> str:
-        return quote(str(fields[name].column))
-
-    # Only names from the model go into the SQL text; every value travels through COPY.
-    every, keys = ", ".join(map(column, names)), ", ".join(map(column, unique))
-    assignments = ", ".join(f"{column(name)} = EXCLUDED.{column(name)}" for name in update)
-    table, temp = quote(model._meta.db_table), quote(f"incoming_{model._meta.db_table}")
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE {temp} ON COMMIT DROP AS "  # noqa: S608
-            f"SELECT {every} FROM {table} WITH NO DATA"
-        )
-        with cursor.cursor.copy(f"COPY {temp} ({every}) FROM STDIN") as copy:
-            for row in rows:
-                values = list(row.values())
-                for index, encoder in encoders.items():
-                    values[index] = json.dumps(values[index], cls=encoder)
-                copy.write_row(values)
-        cursor.execute(
-            f"INSERT INTO {table} ({every}) SELECT {every} FROM {temp} "  # noqa: S608
-            f"ON CONFLICT ({keys}) DO UPDATE SET {assignments}"
-        )
-        cursor.execute(f"DROP TABLE {temp}")
-
-
-def concrete_fields(model: type[models.Model]) -> dict[str, models.Field]:
-    """The model's columns by field name and by attribute name ("source" and "source_id")."""
-    fields: dict[str, models.Field] = {}
-    for field in model._meta.concrete_fields:
-        fields[field.name] = fields[field.attname] = field
-    return fields
 
 
 def workers_upsert(*, source: Source, workers: Sequence[base.WorkerState], now: datetime) -> int:
@@ -337,6 +270,18 @@ def pool_coin_stats_upsert(
     }
     return upsert(m.PoolCoinStat, list(rows.values()), unique=["source", "coin"],
                   update=POOL_COIN_STAT_UPDATE_FIELDS)
+
+
+def usd_prices_store(
+    *, source: Source, figures: Sequence[base.PoolCoinFigures], now: datetime
+) -> int:
+    """A pool that publishes exchange rates (SBI Crypto) prices the team's coins in USD."""
+    return daily_prices_store(source=source, rows=[
+        {"source_id": source.pk, "coin": figure.coin, "quote": "USD",
+         "date": (figure.as_of or now).astimezone(UTC).date(), "price": figure.usd_rate,
+         "as_of": min(figure.as_of or now, now)}
+        for figure in figures if figure.usd_rate
+    ])
 
 
 def block_entry(block: base.FoundBlock) -> Row:

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Avg, Count, F, Max, Min, QuerySet, Sum
 from django.db.models.functions import TruncDay, TruncHour
 
-from pools.ingest import upsert
+from dashboard.bulk import upsert
 from pools.models import ACCOUNT, HashrateDaily, HashrateHourly, HashrateSample, PoolStat
 
 RAW_WORKER = timedelta(hours=48)

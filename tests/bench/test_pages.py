@@ -24,6 +24,7 @@ from django.test import Client
 from django.utils import timezone
 from pytest_django import DjangoDbBlocker
 
+from dashboard import bulk
 from dashboard.models import Membership, Role, Source, Team
 from dashboard.services import source_create
 from pools import ingest
@@ -92,7 +93,7 @@ def seed_series(sources: list[Source], now: datetime) -> None:
         for i, s in enumerate(sources) for k in range(DAY_MINUTES)
     ])
     hour = minute.replace(minute=0)
-    ingest.upsert(m.HashrateHourly, [
+    bulk.upsert(m.HashrateHourly, [
         {"source_id": s.pk, "worker_name": m.ACCOUNT, "bucket": hour - timedelta(hours=k),
          "hashrate_avg": rate, "hashrate_min": rate * 0.97, "hashrate_max": rate * 1.03,
          "samples": 60}

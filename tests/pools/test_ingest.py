@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from django.db import models
 
+from dashboard import bulk
 from dashboard.models import Source, Team
 from dashboard.services import source_create
-from pools import ingest
 from pools import models as m
 from pools.clients.base import (
     AccountInfo,
@@ -101,6 +101,7 @@ def test_it_stores_a_snapshot(pool: Source) -> None:
     assert counts == {
         "workers": 2, "workers_missing": 0, "hashrate_samples": 3, "daily_earnings": 1,
         "payouts": 1, "balances": 1, "pool_stats": 1, "pool_coin_stats": 1, "pool_account": 1,
+        "daily_prices": 1,
     }
     rig = m.Worker.objects.get(source=pool, name="rig-b")
     assert (rig.status, rig.pool_status, rig.hashrate_hs) == ("online", "ACTIVE", 250 * T)
@@ -365,8 +366,8 @@ def test_the_copy_path_stores_what_the_portable_path_stores(
                              credentials={"access_key": "ak2", "puid": "2"})
     workers = [worker(f"rig-{n:04d}", rate=n * 1e9, status=("online", "dead")[n % 2])
                for n in range(1500)]
-    for source, threshold in ((pool, ingest.COPY_MIN_ROWS), (portable, 10**9)):
-        monkeypatch.setattr(ingest, "COPY_MIN_ROWS", threshold)
+    for source, threshold in ((pool, bulk.COPY_MIN_ROWS), (portable, 10**9)):
+        monkeypatch.setattr(bulk, "COPY_MIN_ROWS", threshold)
         for minute in (0, 1):  # an insert, then an update of every row
             moment = NOW + timedelta(minutes=minute)
             pool_snapshot_ingest(source=source, snapshot=snapshot_of(workers, at=moment), now=moment)
