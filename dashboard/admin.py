@@ -195,3 +195,16 @@ class InvitationAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         # An invitation's link is shown once to whoever makes it: the Members page.
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows can be viewed and deleted (a bad reading, say), never added or changed."""
+
+    list_select_related = ["source"]
+    show_full_result_count = False  # a count of millions of samples costs more than the page
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -164,6 +164,7 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-due-sources": {"task": "dashboard.tasks.dispatch_due_sources", "schedule": 15.0},
     "prune-poll-runs": {"task": "dashboard.tasks.prune_poll_runs", "schedule": 3600.0},
     "pools-rollup-and-prune": {"task": "pools.tasks.hashrate_maintain", "schedule": 300.0},
+    "exchanges-prune": {"task": "exchanges.tasks.market_data_prune", "schedule": 3600.0},
 }
 
 # How long a poll may hold its claim on a source before another worker may take over

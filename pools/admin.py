@@ -3,11 +3,9 @@ overwrite any edit."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from dashboard.admin import ReadOnlyAdmin
 from pools.models import (
     Balance,
     DailyEarning,
@@ -20,19 +18,6 @@ from pools.models import (
     PoolStat,
     Worker,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows can be viewed and deleted (a bad reading, say), never added or changed."""
-
-    list_select_related = ["source"]
-    show_full_result_count = False  # a count of millions of samples costs more than the page
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Worker)

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from dashboard.models import Source
+from dashboard.services import source_create
+from exchanges.clients.exchanger_base import ExchangeRate
+from exchanges.clients.flowbtc_models import OrderBook, Ticker
+from exchanges.ingest import books_store, rates_replace, tickers_store
 from pools.models import Worker
 from tests.conftest import client_for
 
@@ -16,7 +22,9 @@ from tests.conftest import client_for
 class Endpoint:
     name: str
     method: str
-    path: str  # "{id}" is the team's source, "{worker}" one of its workers
+    # "{id}" is the team's source, "{worker}" one of its workers, "{flowbtc}" and
+    # "{exchanger}" the team's exchange sources (with a stored book, ticker and rate table)
+    path: str
     writes: bool = False
     api: bool = False
 
@@ -26,11 +34,38 @@ class Endpoint:
             defaults={"status": "online", "hashrate_hs": 1e14, "first_seen_at": source.created_at,
                       "last_seen_at": source.created_at},
         )[0]
-        return self.path.format(id=source.pk, worker=worker.pk)
+        return self.path.format(id=source.pk, worker=worker.pk, flowbtc=flowbtc_of(source).pk,
+                                exchanger=exchanger_of(source).pk)
 
     @property
     def object_scoped(self) -> bool:
-        return "{id}" in self.path or "{worker}" in self.path
+        return any(f"{{{name}}}" in self.path for name in ("id", "worker", "flowbtc", "exchanger"))
+
+
+def flowbtc_of(source: Source) -> Source:
+    """The team's FlowBTC source, with a book and a ticker for BTCBRL."""
+    existing = Source.objects.filter(team=source.team, kind="flowbtc").first()
+    if existing:
+        return existing
+    flowbtc = source_create(team=source.team, kind="flowbtc", label="FlowBTC", credentials={})
+    now = timezone.now()
+    book = OrderBook("BTCBRL", [(Decimal(350000), Decimal(1))], [(Decimal(350100), Decimal(2))], now)
+    books_store(source=flowbtc, books=[book], origin="rest", now=now)
+    tickers_store(source=flowbtc, origin="rest", now=now, tickers=[Ticker(
+        "BTCBRL", *(Decimal(350050) for _ in range(5)), Decimal(3), now)])
+    return flowbtc
+
+
+def exchanger_of(source: Source) -> Source:
+    """The team's btcchange24 source, with one rate."""
+    existing = Source.objects.filter(team=source.team, kind="btcchange24").first()
+    if existing:
+        return existing
+    exchanger = source_create(team=source.team, kind="btcchange24", label="btcchange24",
+                              credentials={}, options={"export_code": "code"})
+    rates_replace(source=exchanger, now=timezone.now(), rates=[ExchangeRate(
+        "BTC", "USDTTRC20", Decimal(1), Decimal(61000), Decimal(50000))])
+    return exchanger
 
 
 ENDPOINTS = [
@@ -68,6 +103,11 @@ ENDPOINTS = [
     Endpoint("api payouts", "get", "/api/v1/payouts?source={id}", api=True),
     Endpoint("upstream actions", "get", "/pools/{id}/actions/", writes=True),
     Endpoint("upstream action: confirm", "post", "/pools/{id}/actions/confirm/", writes=True),
+    Endpoint("markets", "get", "/markets/?source={flowbtc}&product=BTCBRL"),
+    Endpoint("exchanger", "get", "/exchanger/?source={exchanger}"),
+    Endpoint("api orderbook", "get", "/api/v1/orderbook?source={flowbtc}&product=BTCBRL", api=True),
+    Endpoint("api ticker", "get", "/api/v1/ticker?source={flowbtc}&product=BTCBRL", api=True),
+    Endpoint("api rates", "get", "/api/v1/rates?source={exchanger}", api=True),
 ]
 IDS = [e.name for e in ENDPOINTS]
 
