@@ -71,11 +71,24 @@ def oldest_stale_source(now: datetime) -> dict[str, int] | None:
     return {"age_seconds": round(max(ages))} if ages else None
 
 
-def overall(database: str, redis: str, beat: dict[str, Any], stale: dict[str, int] | None) -> str:
+def stream_status() -> dict[str, int]:
+    """How many enabled sources want the live stream, and for how many it is reporting."""
+    from exchanges.live import stream_status as reported
+
+    ids = list(Source.objects.filter(enabled=True, kind="flowbtc").values_list("pk", flat=True))
+    try:
+        running = sum(1 for pk in ids if reported(source_id=pk))
+    except RedisError:
+        running = 0
+    return {"expected": len(ids), "running": running}
+
+
+def overall(database: str, redis: str, beat: dict[str, Any], stale: dict[str, int] | None,
+            streams: dict[str, int]) -> str:
     if database == DOWN or (redis == DOWN and broker_uses_redis()):
         return "down"
     beat_late = beat["age_seconds"] is None or beat["age_seconds"] > BEAT_LATE_SECONDS
-    if redis == DOWN or beat_late or stale:
+    if redis == DOWN or beat_late or stale or streams["running"] < streams["expected"]:
         return "degraded"
     return "ok"
 
@@ -87,7 +100,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
     database, redis = database_status(), redis_status()
     beat = beat_status(now)
     stale = oldest_stale_source(now) if database == OK else None
-    status = overall(database, redis, beat, stale)
+    streams = stream_status() if database == OK else {"expected": 0, "running": 0}
+    status = overall(database, redis, beat, stale, streams)
     body = {"status": status, "database": database, "redis": redis, "beat": beat,
-            "oldest_stale_source": stale}
+            "oldest_stale_source": stale, "streams": streams}
     return JsonResponse(body, status=503 if status == "down" else 200)

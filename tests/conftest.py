@@ -5,7 +5,9 @@ from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.test import Client
+from redis.exceptions import RedisError
 
 from dashboard.models import Membership, Role, Source, Team
 from dashboard.polling import source_poll
@@ -23,6 +25,20 @@ SECRET = "sk_live_9f8e7d6c5b4a3210"
 def _fast_http(settings: pytest.FixtureRequest) -> None:
     settings.HTTP_BACKOFF_SECONDS = 0  # type: ignore[attr-defined]
     settings.CELERY_TASK_ALWAYS_EAGER = False  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _no_live_market_data() -> Iterator[None]:
+    """Live books and stream statuses are keyed by source id, and ids restart with each test
+    database: what one test published must not look live to the next."""
+    yield
+    try:
+        redis = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+        keys = list(redis.scan_iter(match="*exchanges:*"))
+        if keys:
+            redis.delete(*keys)
+    except RedisError:
+        pass  # a test that pointed the cache at a Redis that is down
 
 
 @pytest.fixture

@@ -12,8 +12,10 @@ from django.test import Client
 from django.utils import timezone
 
 from dashboard import health
-from dashboard.models import Source
+from dashboard.models import Source, Team
+from dashboard.services import source_create
 from dashboard.tasks import BEAT_TICK_KEY
+from exchanges.live import stream_status_publish
 
 
 @pytest.fixture
@@ -38,6 +40,19 @@ def test_a_stale_source_degrades_without_naming_it(source: Source, beat_ticking:
     assert 7000 <= body["oldest_stale_source"]["age_seconds"] <= 7300
     assert source.label not in response.content.decode()
     assert source.team.name not in response.content.decode()
+
+
+def test_a_flowbtc_source_without_its_stream_degrades(team: Team, beat_ticking: None) -> None:
+    source = source_create(team=team, kind="flowbtc", label="FlowBTC", credentials={})
+    Source.objects.filter(pk=source.pk).update(last_success_at=timezone.now())
+
+    body = Client().get("/healthz").json()
+    assert body["status"] == "degraded"
+    assert body["streams"] == {"expected": 1, "running": 0}
+
+    stream_status_publish(source_id=source.pk, status={"connected": True})
+    body = Client().get("/healthz").json()
+    assert body["status"] == "ok" and body["streams"] == {"expected": 1, "running": 1}
 
 
 def test_no_beat_tick_degrades(db: None) -> None:
