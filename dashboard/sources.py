@@ -102,11 +102,20 @@ class SourceKind:
             for name in credentials
             if name not in known
         ]
-        if not any(
-            all(credentials.get(item.name) for item in fields if item.required)
-            for fields in self.credential_sets
-        ):
+        def complete(fields: tuple[Field, ...]) -> bool:
+            return all(credentials.get(item.name) for item in fields if item.required)
+
+        if not any(complete(fields) for fields in self.credential_sets):
             problems.append(f"{self.label} needs {self.describe_credentials()}")
+            return problems
+        # A kind that needs no key passes with none, but a half-filled login (a user name
+        # without its password) would only fail later, upstream: say so now.
+        if not any(complete(fields) for fields in self.credential_sets if fields):
+            for fields in self.credential_sets:
+                missing = [item.name for item in fields if item.required and not credentials.get(item.name)]
+                if fields and missing and len(missing) < len(fields):
+                    given = [item.name for item in fields if credentials.get(item.name)]
+                    problems.append(f"{' and '.join(given)} needs {' and '.join(missing)} as well")
         return problems
 
     def describe_credentials(self) -> str:

@@ -76,3 +76,12 @@ def test_an_upstream_fault_keeps_what_was_stored(team: Team, simulator: Simulato
     source.refresh_from_db()
     assert not source.error_is_permanent
     assert m.Ticker.objects.get(source=source, product="BTCBRL").last == before.last
+
+
+def test_a_login_needs_both_halves(team: Team) -> None:
+    from dashboard.sources import get_kind
+
+    flowbtc = get_kind("flowbtc")
+    assert flowbtc.credential_problems({}) == []
+    assert flowbtc.credential_problems({"username": "u", "password": "p"}) == []
+    assert flowbtc.credential_problems({"username": "u"}) == ["username needs password as well"]
