@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -24,8 +25,15 @@ class DemoSource:
     options: dict[str, Any]
 
 
-def demo_sources(simulator_url: str) -> list[DemoSource]:
+def gateway_url_for(simulator_url: str) -> str:
+    """The simulator serves the FlowBTC gateway on the port after its own."""
+    parts = urlsplit(simulator_url)
+    return f"ws://{parts.hostname}:{(parts.port or 80) + 1}/WSGateway/"
+
+
+def demo_sources(simulator_url: str, gateway_url: str | None = None) -> list[DemoSource]:
     from dashboard.simulator import btcchange24, btccom, btcpoolkz, sbicrypto
+    from dashboard.simulator.flowbtc_gateway import SIM_PASSWORD, SIM_USERNAME
 
     return [
         *(DemoSource("btccom", f"BTC.com · {account.user_name}",
@@ -41,6 +49,11 @@ def demo_sources(simulator_url: str) -> list[DemoSource]:
           for sub in (sbicrypto.BRAVO, sbicrypto.ALPHA_BCH)),
         DemoSource("btcchange24", "btcchange24 · partner", {"api_key": btcchange24.API_KEY},
                    {"export_code": btcchange24.EXPORT_CODE}),
+        # Polled over REST like the others, and streamed live (with the account) from the
+        # simulated gateway by `manage.py stream flowbtc`.
+        DemoSource("flowbtc", f"FlowBTC · {SIM_USERNAME}",
+                   {"username": SIM_USERNAME, "password": SIM_PASSWORD},
+                   {"ws_url": gateway_url or gateway_url_for(simulator_url)}),
     ]
 
 
@@ -53,7 +66,7 @@ class DemoLogin:
 
 
 @transaction.atomic
-def demo_setup(*, simulator_url: str) -> DemoLogin:
+def demo_setup(*, simulator_url: str, gateway_url: str | None = None) -> DemoLogin:
     """Idempotent: re-running points the demo sources at the simulator's current address
     and gives the demo user a fresh password (it is printed, never stored in clear)."""
     team, _ = Team.objects.get_or_create(slug=DEMO_TEAM, defaults={"name": "Demo Mining Co."})
@@ -64,12 +77,16 @@ def demo_setup(*, simulator_url: str) -> DemoLogin:
     user.save()
     Membership.objects.get_or_create(team=team, user=user, defaults={"role": Role.OWNER})
     created = 0
-    for spec in demo_sources(simulator_url):
+    for spec in demo_sources(simulator_url, gateway_url):
         base_url = f"{simulator_url}/{spec.kind}"
         existing = Source.objects.filter(team=team, label=spec.label).first()
         if existing:
+            changes: dict[str, Any] = {"base_url": base_url}
+            if spec.kind == "flowbtc":
+                # The gateway moves with the simulator's port, and its address is an option.
+                changes["options"] = {**existing.options, **spec.options}
             Source.objects.filter(pk=existing.pk).update(
-                base_url=base_url, next_poll_at=None, error_is_permanent=False
+                **changes, next_poll_at=None, error_is_permanent=False
             )
             continue
         source_create(team=team, kind=spec.kind, label=spec.label, base_url=base_url,

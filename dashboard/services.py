@@ -186,7 +186,12 @@ def source_set_enabled(
     return source
 
 
+@transaction.atomic
 def source_delete(*, source: Source, actor: Any = None, request: HttpRequest | None = None) -> None:
+    # The stream service inserts this source's rows every second. Locked first, the row makes
+    # those inserts wait (and then fail, harmlessly) instead of one slipping in between the
+    # deletion of the children and of the source, which would fail the deletion.
+    Source.objects.select_for_update().filter(pk=source.pk).first()
     audit_record(team=source.team, actor=actor, action="source.deleted", target=source.label,
                  detail={"source_id": source.pk, "kind": source.kind}, request=request)
     source.delete()

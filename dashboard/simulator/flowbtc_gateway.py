@@ -1,8 +1,12 @@
 """A fake FlowBTC WebSocket gateway (AlphaPoint APEX protocol) served from a daemon thread.
 
 `with FlowBtcGateway() as gateway: gateway.url` -> "ws://127.0.0.1:PORT/WSGateway/". Each
-instrument has a book that changes on every tick; subscribers get Level2UpdateEvent,
-TradeDataUpdateEvent and TickerDataUpdateEvent frames. Test controls drop connections, skip
+instrument has a book around the REST simulator's price path (`flowbtc.mid_price`), so the
+gateway's book and candles agree with the simulated REST ticker; the book changes on every
+tick. Subscribers get Level2UpdateEvent, TradeDataUpdateEvent and TickerDataUpdateEvent frames
+(the ticker carries the current minute's candle), GetTickerHistory answers candles from the
+same price path, and a simulated login (SIM_USERNAME / SIM_PASSWORD) reads a simulated account.
+Nothing places, changes or cancels an order here. Test controls drop connections, skip
 update ids and fail the next request.
 """
 
@@ -10,12 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -23,15 +28,36 @@ from typing import Any, Self, TypeVar
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from dashboard.simulator.core import DEFAULT_SEED, Clock, stable_hex, utc_now
+from dashboard.simulator.flowbtc import HOUR, hourly_volume, mid_price
+from dashboard.simulator.flowbtc_account import (
+    ACCOUNT_FUNCTIONS,
+    REFUSED_FUNCTIONS,
+    SIM_2FA_USERNAME,
+    SIM_PASSWORD,
+    SIM_USERNAME,
+    SimAccount,
+)
+from dashboard.simulator.flowbtc_candles import candle_rows, product_for
 from exchanges.clients.flowbtc_models import OrderBook
-from exchanges.clients.flowbtc_protocol import INSTRUMENT_IDS, OMS_ID, Action, MessageType, Side
+from exchanges.clients.flowbtc_protocol import (
+    INSTRUMENT_IDS,
+    NOT_AUTHORIZED,
+    OMS_ID,
+    Action,
+    MessageType,
+    Side,
+)
+
+__all__ = ["SIM_2FA_USERNAME", "SIM_PASSWORD", "SIM_USERNAME", "FlowBtcGateway"]
 
 T = TypeVar("T")
+# Frames are logged at DEBUG and a login frame holds a password: never below INFO here.
+socket_log = logging.getLogger(f"{__name__}.socket")
+socket_log.setLevel(logging.INFO)
 PATH = "/WSGateway/"
 CONTROL_TIMEOUT = 5.0
-CENT = Decimal("0.01")
-LOT = Decimal("0.0001")
-MIDS = {"BRL": Decimal("350000"), "BTC": Decimal("0.05")}
+MAX_CANDLES = 10_000  # per GetTickerHistory answer, so a mistaken range cannot stall the loop
 SUBSCRIPTIONS = {"SubscribeLevel2": "level2", "SubscribeTrades": "trades",
                  "SubscribeTicker": "ticker"}
 UNSUBSCRIPTIONS = {"UnsubscribeLevel2": "level2", "UnsubscribeTrades": "trades",
@@ -42,34 +68,66 @@ def error_payload(message: str, code: int, detail: str | None = None) -> dict[st
     return {"result": False, "errormsg": message, "errorcode": code, "detail": detail}
 
 
-def now_millis() -> int:
-    return int(time.time() * 1000)
+def millis(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+@dataclass
+class MinuteCandle:
+    """The current minute's trades, for the ticker events."""
+
+    start_ms: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal = Decimal(0)
+
+    def add(self, price: Decimal, quantity: Decimal) -> None:
+        self.high, self.low = max(self.high, price), min(self.low, price)
+        self.close = price
+        self.volume += quantity
 
 
 @dataclass
 class Market:
-    """One instrument's book; every change gets the next MDUpdateId."""
+    """One instrument's book around the price path; every change gets the next MDUpdateId."""
 
     symbol: str
     instrument_id: int
-    mid: Decimal
     depth: int
     rng: random.Random
+    price_seed: str
+    clock: Clock
+    tick_seconds: float
     bids: dict[Decimal, Decimal] = field(default_factory=dict)
     asks: dict[Decimal, Decimal] = field(default_factory=dict)
     update_id: int = 0
     trade_id: int = 0
+    mid: Decimal = Decimal(0)
     last_price: Decimal = Decimal(0)
+    minute: MinuteCandle | None = None
 
     def __post_init__(self) -> None:
+        self.product = product_for(self.symbol)
+        self.unit = Decimal(1).scaleb(-self.product.price_places)
+        self.lot_unit = Decimal(1).scaleb(-self.product.quantity_places)
+        self.mid = self.fair_mid()
         self.last_price = self.mid
         for _ in range(self.depth):
             self._new_level(Side.BUY)
             self._new_level(Side.SELL)
 
+    def now_ms(self) -> int:
+        return millis(self.clock())
+
+    def fair_mid(self) -> Decimal:
+        price = mid_price(self.price_seed, self.product, self.clock().timestamp())
+        return Decimal(str(price)).quantize(self.unit)
+
     @property
     def tick_size(self) -> Decimal:
-        return max(CENT, (self.mid / 10000).quantize(CENT))
+        return max(self.unit, (self.mid / 10000).quantize(self.unit))
 
     def _new_level(self, side: Side) -> Decimal:
         # Bids stay below the mid and asks above, so the book never crosses.
@@ -79,29 +137,48 @@ class Market:
         return price
 
     def _quantity(self) -> Decimal:
-        return (Decimal(self.rng.randint(1, 50000)) * LOT).quantize(LOT)
+        size = self.product.lot * self.rng.uniform(0.02, 3.0)
+        return max(self.lot_unit, Decimal(str(size)).quantize(self.lot_unit))
 
     def _levels(self, side: Side) -> dict[Decimal, Decimal]:
         return self.bids if side is Side.BUY else self.asks
 
     def step(self, skip: int) -> list[list[Any]]:
-        """Change one level; the Level-2 rows that describe the change."""
+        """Follow the price path and change one level; the Level-2 rows of this update."""
         self.update_id += 1 + skip
+        rows = self._follow_mid()
         side = self.rng.choice((Side.BUY, Side.SELL))
         levels = self._levels(side)
         roll = self.rng.random()
         if len(levels) < self.depth or roll < 0.4:
             price = self._new_level(side)
-            return [self.row(Action.NEW, side, price, levels[price])]
+            return [*rows, self.row(Action.NEW, side, price, levels[price])]
         price = self.rng.choice(sorted(levels))
         if roll < 0.7:
             levels[price] = self._quantity()
-            return [self.row(Action.UPDATE, side, price, levels[price])]
+            return [*rows, self.row(Action.UPDATE, side, price, levels[price])]
         del levels[price]
-        return [self.row(Action.DELETE, side, price, Decimal(0))]
+        return [*rows, self.row(Action.DELETE, side, price, Decimal(0))]
+
+    def _follow_mid(self) -> list[list[Any]]:
+        """Drop the levels that the moved mid crossed or left far behind, and refill the side:
+        all rows of one update, which share its MDUpdateId."""
+        self.mid = self.fair_mid()
+        reach = self.tick_size * 6 * self.depth
+        rows = []
+        for side, stale in ((Side.BUY, lambda p: p >= self.mid or p < self.mid - reach),
+                            (Side.SELL, lambda p: p <= self.mid or p > self.mid + reach)):
+            levels = self._levels(side)
+            for price in sorted(p for p in levels if stale(p)):
+                del levels[price]
+                rows.append(self.row(Action.DELETE, side, price, Decimal(0)))
+            while len(levels) < self.depth:
+                price = self._new_level(side)
+                rows.append(self.row(Action.NEW, side, price, levels[price]))
+        return rows
 
     def row(self, action: Action, side: Side, price: Decimal, quantity: Decimal) -> list[Any]:
-        return [self.update_id, 1, now_millis(), int(action), float(self.last_price), 1,
+        return [self.update_id, 1, self.now_ms(), int(action), float(self.last_price), 1,
                 float(price), self.instrument_id, float(quantity), int(side)]
 
     def snapshot_rows(self) -> list[list[Any]]:
@@ -112,17 +189,30 @@ class Market:
         self.trade_id += 1
         taker = self.rng.choice((Side.BUY, Side.SELL))
         price = min(self.asks) if taker is Side.BUY else max(self.bids)
+        # One trade a tick, sized so that the trades add up to the hour's simulated volume:
+        # the minute candles then agree with the history and the REST ticker's 24-hour volume.
+        hour = int(self.clock().timestamp() // HOUR)
+        share = self.tick_seconds / HOUR * self.rng.uniform(0.5, 1.5)
+        size = hourly_volume(self.price_seed, self.product, hour) * share
+        quantity = max(self.lot_unit, Decimal(str(size)).quantize(self.lot_unit))
         direction = 0 if price == self.last_price else 1 if price > self.last_price else 2
         self.last_price = price
-        return [self.trade_id, self.instrument_id, float(self._quantity()), float(price),
-                2 * self.trade_id, 2 * self.trade_id + 1, now_millis(), direction, int(taker),
-                False, 0]
+        at = self.now_ms()
+        start = at - at % 60_000
+        if self.minute is None or self.minute.start_ms != start:
+            self.minute = MinuteCandle(start, price, price, price, price)
+        self.minute.add(price, quantity)
+        return [self.trade_id, self.instrument_id, float(quantity), float(price),
+                2 * self.trade_id, 2 * self.trade_id + 1, at, direction, int(taker), False, 0]
 
     def ticker_row(self) -> list[Any]:
-        bid, ask, last = max(self.bids), min(self.asks), float(self.last_price)
-        at = now_millis()
-        return [at, last, last, last, last, 0.0, float(bid), float(ask), self.instrument_id,
-                at - at % 60_000]
+        """The current minute's candle, as SubscribeTicker with Interval 60 sends it."""
+        bid, ask, at = max(self.bids), min(self.asks), self.now_ms()
+        last = self.last_price
+        minute = self.minute or MinuteCandle(at - at % 60_000, last, last, last, last)
+        return [at, float(minute.high), float(minute.low), float(minute.open),
+                float(minute.close), float(minute.volume), float(bid), float(ask),
+                self.instrument_id, minute.start_ms]
 
     def order_book(self) -> OrderBook:
         return OrderBook(product=self.symbol, bids=sorted(self.bids.items(), reverse=True),
@@ -138,6 +228,7 @@ class Client:
     subscriptions: dict[str, set[int]] = field(
         default_factory=lambda: {"level2": set(), "trades": set(), "ticker": set()})
     next_seq: int = 1  # the gateway's own frames are odd; the client's are even
+    logged_in: bool = False
 
     def send(self, kind: MessageType, seq: int, name: str, payload: Any) -> None:
         self.outbox.put_nowait(json.dumps({"m": int(kind), "i": seq, "n": name,
@@ -157,16 +248,20 @@ class Client:
 
 class FlowBtcGateway:
     def __init__(self, *, instruments: Mapping[str, int] = INSTRUMENT_IDS,
-                 tick_seconds: float = 0.02, depth: int = 8, seed: int = 7,
-                 host: str = "127.0.0.1") -> None:
+                 tick_seconds: float = 0.02, depth: int = 8, seed: int | str = 7,
+                 price_seed: str = DEFAULT_SEED, host: str = "127.0.0.1", port: int = 0,
+                 clock: Clock = utc_now) -> None:
         rng = random.Random(seed)
         self.markets = {
-            iid: Market(symbol, iid, MIDS.get(symbol[3:], Decimal(100)), depth, rng)
+            iid: Market(symbol, iid, depth, rng, price_seed, clock, tick_seconds)
             for symbol, iid in instruments.items()
         }
+        self.price_seed = price_seed
+        self.clock = clock
+        self.account = SimAccount.build(seed=price_seed, now=clock(), instruments=instruments)
         self.tick_seconds = tick_seconds
         self.host = host
-        self.port = 0
+        self.port = port
         self.requests: Counter[str] = Counter()
         self._clients: set[Client] = set()
         self._skip = 0
@@ -175,6 +270,7 @@ class FlowBtcGateway:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._ready = threading.Event()
+        self._failed: BaseException | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -187,6 +283,8 @@ class FlowBtcGateway:
         self._thread.start()
         if not self._ready.wait(CONTROL_TIMEOUT):
             raise RuntimeError("the FlowBTC gateway simulator did not start")
+        if self._failed is not None:
+            raise self._failed  # the port is taken, say
         return self
 
     def stop(self) -> None:
@@ -233,6 +331,10 @@ class FlowBtcGateway:
     def request_count(self, name: str) -> int:
         return self._in_loop(lambda: self.requests[name])
 
+    def request_names(self) -> set[str]:
+        """Every function name any client has sent."""
+        return self._in_loop(lambda: set(self.requests))
+
     def book(self, symbol: str) -> tuple[OrderBook, int]:
         """The gateway's own book for `symbol` and its last MDUpdateId."""
         def read() -> tuple[OrderBook, int]:
@@ -257,7 +359,13 @@ class FlowBtcGateway:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        async with serve(self._serve, self.host, 0) as server:
+        try:
+            server = await serve(self._serve, self.host, self.port, logger=socket_log)
+        except OSError as exc:
+            self._failed = exc
+            self._ready.set()
+            return
+        async with server:
             self.port = server.sockets[0].getsockname()[1]  # type: ignore[index]
             self._ready.set()
             ticker = asyncio.create_task(self._tick_forever())
@@ -330,7 +438,7 @@ class FlowBtcGateway:
         if name == "GetL2Snapshot":
             return self._requested(payload).snapshot_rows()
         if name == "GetTickerHistory":
-            return [self._requested(payload).ticker_row()]
+            return self._history(payload)
         if kind is MessageType.SUBSCRIBE and name in SUBSCRIPTIONS:
             market = self._requested(payload)
             client.subscriptions[SUBSCRIPTIONS[name]].add(market.instrument_id)
@@ -338,7 +446,48 @@ class FlowBtcGateway:
         if name in UNSUBSCRIPTIONS:
             client.subscriptions[UNSUBSCRIPTIONS[name]].discard(self._requested(payload).instrument_id)
             return {"result": True, "errormsg": None, "errorcode": 0, "detail": None}
+        if name == "WebAuthenticateUser":
+            return self._login(client, payload)
+        if name in REFUSED_FUNCTIONS:
+            raise LookupError("Operation Failed", 101,
+                              f"{name} is not simulated: this gateway never changes orders or funds")
+        if name in ACCOUNT_FUNCTIONS:
+            if not client.logged_in:
+                raise LookupError("Not Authorized", NOT_AUTHORIZED, None)
+            return self.account.answer(name, payload)
         raise LookupError("Invalid Request", 100, f"unknown function {name}")
+
+    def _login(self, client: Client, payload: dict[str, Any]) -> dict[str, Any]:
+        user, password = payload.get("UserName"), payload.get("Password")
+        if password != SIM_PASSWORD or user not in (SIM_USERNAME, SIM_2FA_USERNAME):
+            client.logged_in = False
+            return {"Authenticated": False, "errormsg": "Invalid username or password"}
+        if user == SIM_2FA_USERNAME:
+            # The session waits for Authenticate2FA, which this simulator never accepts.
+            return {"Authenticated": True, "Requires2FA": True, "AuthType": "Google",
+                    "AddtlInfo": ""}
+        client.logged_in = True
+        return {"Authenticated": True, "UserId": self.account.user_id,
+                "SessionToken": stable_hex(self.price_seed, "session", id(client), length=32),
+                "User": self.account.user_info()}
+
+    def _history(self, payload: dict[str, Any]) -> list[list[Any]]:
+        market = self._requested(payload)
+        try:
+            first = date.fromisoformat(str(payload["FromDate"])[:10])
+            last = date.fromisoformat(str(payload["ToDate"])[:10])
+            interval = int(payload["Interval"])
+        except (KeyError, ValueError, TypeError):
+            raise LookupError("Invalid Request", 100,
+                              "FromDate and ToDate (YYYY-MM-DD) and Interval are required") from None
+        start = datetime.combine(first, datetime.min.time(), UTC)
+        end = min(datetime.combine(last + timedelta(days=1), datetime.min.time(), UTC),
+                  self.clock())
+        if interval < 60 or (end - start).total_seconds() / interval > MAX_CANDLES:
+            raise LookupError("Invalid Request", 100,
+                              f"at most {MAX_CANDLES} candles of at least 60 seconds")
+        return candle_rows(self.price_seed, market.symbol, market.instrument_id, interval,
+                           start=start, end=end)
 
     def _requested(self, payload: dict[str, Any]) -> Market:
         iid = payload.get("InstrumentId")

@@ -1,9 +1,14 @@
-"""A live, unauthenticated FlowBTC market data stream over the WebSocket gateway.
+"""A live FlowBTC market data stream over the WebSocket gateway, with read-only account reads.
 
 `await FlowBtcStream(url, ["BTCBRL"], on_book=...).run()` keeps one LiveBook per product from
 a snapshot and Level2UpdateEvent frames, and hands every change to the callbacks. It never
 gives up: a lost event or a renumbered feed means a new snapshot, a dropped connection means a
 reconnect (with capped, jittered exponential backoff) and new snapshots; `stop()` ends `run()`.
+
+After each (re)connect it back-fills candles with GetTickerHistory (`on_history`) and keeps the
+hour and day candles fresh. Given a login, it also reads the account every minute
+(`on_account`). Only the functions in ALLOWED_CALLS ever leave this module: no order is placed,
+changed or cancelled, and no money moves, whatever calls a future change adds.
 """
 
 from __future__ import annotations
@@ -13,12 +18,23 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
-from dashboard.http import SchemaError, UpstreamError
+from dashboard.http import CredentialsRejected, SchemaError, UpstreamError
+from exchanges.clients.flowbtc_account import (
+    TRADES_PAGE,
+    AccountFill,
+    AccountSnapshot,
+    login_user_id,
+    parse_account,
+    parse_fills,
+    parse_orders,
+    parse_user,
+)
 from exchanges.clients.flowbtc_models import OrderBook
 from exchanges.clients.flowbtc_protocol import (
     OMS_ID,
@@ -38,16 +54,41 @@ from exchanges.clients.flowbtc_protocol import (
 from pools.clients.base import shown, to_int
 
 log = logging.getLogger(__name__)
+# The socket library logs every frame at DEBUG, and the login frame carries the password: its
+# logger for our connections never goes below INFO, whatever the root level.
+socket_log = logging.getLogger(f"{__name__}.socket")
+socket_log.setLevel(logging.INFO)
 
 T = TypeVar("T")
 BookCallback = Callable[[OrderBook], None]
 TradeCallback = Callable[[str, TradeRow], None]
 TickerCallback = Callable[[str, TickerRow], None]
 ErrorCallback = Callable[[Exception], None]
+HistoryCallback = Callable[[str, int, list[TickerRow]], None]  # product, interval, candles
+AccountCallback = Callable[[AccountSnapshot], None]
 # Failures that a new connection may heal; anything else is a bug and propagates.
 CONNECTION_ERRORS = (OSError, TimeoutError, WebSocketException, UpstreamError)
 L2_DEPTH = 100
 TICKER_INTERVAL_SECONDS = 60
+# Candle back-fill after each (re)connect: (interval in seconds, how far back).
+HISTORY_SPANS = ((60, timedelta(days=1)), (3600, timedelta(days=90)), (86400, timedelta(days=730)))
+MAX_TRADE_PAGES = 20
+# Day-long candle answers run to hundreds of kilobytes; the library's default cap is 1 MiB.
+MAX_FRAME_BYTES = 16 * 2**20
+
+# The whole vocabulary of this client: market data and reads of the own account. Anything
+# else (SendOrder, ModifyOrder, CancelOrder, CancelReplaceOrder, CancelAllOrders, deposit and
+# withdraw tickets, SetUserInfo, ...) is refused before it reaches the socket.
+ALLOWED_CALLS = frozenset({
+    "GetProducts", "GetInstruments", "GetL2Snapshot", "GetTickerHistory",
+    "SubscribeLevel2", "SubscribeTrades", "SubscribeTicker",
+    "WebAuthenticateUser", "GetUserInfo", "GetAccountInfo", "GetOpenOrders", "GetOrderHistory",
+    "GetAccountTrades",
+})
+
+
+class ForbiddenCall(RuntimeError):
+    """A gateway function outside ALLOWED_CALLS was about to be sent: a bug, never retried."""
 
 
 def log_error(error: Exception) -> None:
@@ -71,6 +112,10 @@ def instrument_ids(payload: Any) -> dict[str, int]:
     return ids
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 def product_names(payload: Any) -> set[str]:
     """The coins in a GetProducts reply."""
     if not isinstance(payload, list):
@@ -82,21 +127,42 @@ class FlowBtcStream:
     def __init__(self, url: str, products: Iterable[str], *,
                  on_book: BookCallback | None = None, on_trade: TradeCallback | None = None,
                  on_ticker: TickerCallback | None = None, on_error: ErrorCallback = log_error,
+                 on_history: HistoryCallback | None = None,
+                 on_account: AccountCallback | None = None,
+                 credentials: tuple[str, str] | None = None,
                  backoff_base: float = 0.5, backoff_cap: float = 30.0,
-                 request_timeout: float = 10.0) -> None:
+                 request_timeout: float = 10.0, account_interval: float = 60.0,
+                 history_refresh: float = 300.0) -> None:
         self.url = url
         self.products = list(products)
         self.on_book = on_book
         self.on_trade = on_trade
         self.on_ticker = on_ticker
         self.on_error = on_error
+        self.on_history = on_history
+        self.on_account = on_account
+        self.credentials = credentials
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.request_timeout = request_timeout
+        self.account_interval = account_interval
+        self.history_refresh = history_refresh
         self.books = {product: LiveBook(product) for product in self.products}
         self.coins: set[str] = set()
         self.connections = 0  # successful syncs, reconnections included
+        # What a status page wants to know; written only from the stream's own loop.
+        self.connected = False
+        self.since = utc_now()  # when `connected` last changed
+        self.last_event_at: datetime | None = None
+        self.authenticated: bool | None = None if credentials is None else False
+        self.account_id: int | None = None
+        # A refused login stays refused for this stream's life: retrying a wrong password
+        # only gets the account locked. The owner of the stream replaces it on an edit.
+        self.login_error: CredentialsRejected | None = None
         self._symbols: dict[int, str] = {}
+        self._all_symbols: dict[int, str] = {}  # every instrument: own orders may be on any
+        self._seen_fills: set[int] = set()
+        self._closing = False
         self._stopped = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._session = Session()
@@ -153,16 +219,31 @@ class FlowBtcStream:
 
     async def _connect_once(self) -> None:
         """One connection's life, from opening to closing."""
-        async with connect(self.url, open_timeout=self.request_timeout) as ws:
-            self._ws, self._session = ws, Session()
+        async with connect(self.url, open_timeout=self.request_timeout,
+                           close_timeout=self.request_timeout, max_size=MAX_FRAME_BYTES,
+                           logger=socket_log) as ws:
+            self._ws, self._session, self._closing = ws, Session(), False
             for book in self.books.values():
                 book.needs_snapshot = True
             reader = asyncio.create_task(self._read(ws))
+            background: list[asyncio.Task[None]] = []
             try:
                 await self._subscribe_all()
                 self.connections += 1
+                self._set_connected(True)
+                background.append(asyncio.create_task(self._history_loop()))
+                if self.credentials is not None:
+                    background.append(asyncio.create_task(self._account_loop()))
                 await reader
             finally:
+                self._closing = True
+                for task in background:
+                    task.cancel()
+                await asyncio.gather(*background, return_exceptions=True)
+                # The reader keeps draining frames while the closing handshake runs: with it
+                # gone, a full incoming queue pauses the socket and the server's close frame
+                # would wait behind the events until the close timed out.
+                await ws.close()
                 reader.cancel()
                 # A reader that failed took the connection down with it; run() reports that once.
                 await asyncio.gather(reader, return_exceptions=True)
@@ -171,10 +252,18 @@ class FlowBtcStream:
                 self._snapshots.clear()
                 self._backlog.clear()
                 self._ws = None
+                if self.authenticated:
+                    self.authenticated = False  # the login belonged to that connection
+                self._set_connected(False)
+
+    def _set_connected(self, connected: bool) -> None:
+        if connected != self.connected:
+            self.connected, self.since = connected, utc_now()
 
     async def _subscribe_all(self) -> None:
         self.coins = product_names(await self._call("GetProducts", {"OMSId": OMS_ID}))
         ids = instrument_ids(await self._call("GetInstruments", {"OMSId": OMS_ID}))
+        self._all_symbols = {iid: symbol for symbol, iid in ids.items()}
         missing = [product for product in self.products if product not in ids]
         if missing:
             raise SchemaError(f"FlowBTC lists no instrument for {', '.join(missing)}")
@@ -198,6 +287,9 @@ class FlowBtcStream:
 
     async def _call(self, name: str, payload: Any, *,
                     kind: MessageType = MessageType.REQUEST) -> Any:
+        if name not in ALLOWED_CALLS:
+            raise ForbiddenCall(f"{name} is not a read-only FlowBTC gateway function; "
+                                "this client never sends it")
         if self._ws is None:
             raise UpstreamError(f"FlowBTC gateway is not connected for {name}")
         seq, text = self._session.request(name, payload, kind=kind)
@@ -206,9 +298,19 @@ class FlowBtcStream:
         try:
             await self._ws.send(text)
             frame = await asyncio.wait_for(answer, self.request_timeout)
+        except CONNECTION_ERRORS:
+            # wait_for may raise the answer's error instead of a cancellation that came at the
+            # same moment (a connection closing cancels its tasks as it fails their calls):
+            # a task swallowing that error would outlive its connection.
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError from None
+            raise
         finally:
             self._waiting.pop(seq, None)
             self._session.pending.pop(seq, None)
+            if answer.done() and not answer.cancelled():
+                answer.exception()  # a closed connection's error, already reported by run()
         return frame.payload
 
     async def _read(self, ws: ClientConnection) -> None:
@@ -220,6 +322,7 @@ class FlowBtcStream:
                 except SchemaError as exc:
                     self.on_error(exc)
         finally:
+            self._closing = True
             for answer in self._waiting.values():
                 if not answer.done():
                     answer.set_exception(UpstreamError("FlowBTC gateway connection closed"))
@@ -227,7 +330,9 @@ class FlowBtcStream:
     def _dispatch(self, frame: Frame) -> None:
         if frame.type in (MessageType.REPLY, MessageType.ERROR):
             self._settle(frame)
-        elif frame.name == "Level2UpdateEvent":
+            return
+        self.last_event_at = utc_now()
+        if frame.name == "Level2UpdateEvent":
             self._on_level2(decode_l2_rows(frame.payload))
         elif frame.name == "TradeDataUpdateEvent":
             for trade in decode_trade_rows(frame.payload):
@@ -295,3 +400,100 @@ class FlowBtcStream:
     def _emit_book(self, book: LiveBook) -> None:
         if self.on_book is not None:
             self.on_book(book.order_book())
+
+    # Background work of one connection: cancelled with it.
+
+    def _report(self, error: Exception) -> None:
+        """Report a failed call unless the connection is going down, which run() reports."""
+        if not self._closing:
+            self.on_error(error)
+
+    async def _history_loop(self) -> None:
+        """Back-fill every span now, then refresh the hour and day candles now and then;
+        minute candles arrive as ticker events meanwhile."""
+        spans: tuple[tuple[int, timedelta], ...] = HISTORY_SPANS
+        while self.on_history is not None:
+            for product in self.products:
+                for interval, span in spans:
+                    try:
+                        rows = await self._ticker_history(product, interval, span)
+                    except CONNECTION_ERRORS as exc:
+                        if self._closing:
+                            return
+                        self._report(exc)
+                        continue
+                    self.on_history(product, interval, rows)
+            spans = HISTORY_SPANS[1:]
+            await asyncio.sleep(self.history_refresh)
+
+    async def _ticker_history(self, product: str, interval: int,
+                              span: timedelta) -> list[TickerRow]:
+        now = utc_now()
+        start = now - span
+        iid = next(i for i, symbol in self._symbols.items() if symbol == product)
+        # The gateway takes whole days, so the answer starts before `start`: trim it.
+        rows = decode_ticker_rows(await self._call("GetTickerHistory", {
+            "OMSId": OMS_ID, "InstrumentId": iid, "FromDate": start.date().isoformat(),
+            "ToDate": now.date().isoformat(), "Interval": str(interval)}))
+        return [row for row in rows if (row.candle_start or row.at) >= start
+                and row.instrument_id in (None, iid)]
+
+    async def _account_loop(self) -> None:
+        """Log in, then read the account every `account_interval` seconds."""
+        while self.login_error is None:
+            try:
+                if not self.authenticated:
+                    await self._login()
+                snapshot = await self._read_account()
+            except CredentialsRejected as exc:
+                if self.authenticated:
+                    # The session lost its rights (it expired, say): log in afresh next time.
+                    self.authenticated = False
+                else:
+                    self.login_error = exc
+                self._report(exc)
+            except CONNECTION_ERRORS as exc:
+                if self._closing:
+                    return
+                self._report(exc)
+            else:
+                if self.on_account is not None:
+                    self.on_account(snapshot)
+            if self.login_error is not None:
+                return
+            await asyncio.sleep(self.account_interval)
+
+    async def _login(self) -> None:
+        assert self.credentials is not None
+        username, password = self.credentials
+        login_user_id(await self._call("WebAuthenticateUser",
+                                       {"UserName": username, "Password": password}))
+        self.authenticated = True
+
+    async def _read_account(self) -> AccountSnapshot:
+        user = parse_user(await self._call("GetUserInfo", {}))
+        account_id = self.account_id = user.account_id
+        which = {"OMSId": OMS_ID, "AccountId": account_id}
+        snapshot = AccountSnapshot(fetched_at=utc_now(), user=user,
+                                   account=parse_account(await self._call("GetAccountInfo", which)))
+        symbols, problems = self._all_symbols, snapshot.problems
+        snapshot.open_orders = parse_orders(await self._call("GetOpenOrders", which), symbols,
+                                            what="GetOpenOrders", problems=problems)
+        snapshot.history = parse_orders(await self._call("GetOrderHistory", which), symbols,
+                                        what="GetOrderHistory", problems=problems)
+        snapshot.trades = await self._account_fills(which, problems)
+        return snapshot
+
+    async def _account_fills(self, which: dict[str, int], problems: list[str]) -> list[AccountFill]:
+        """Pages from the newest fill (StartIndex 0) back, until a page is short or holds only
+        fills an earlier read already brought."""
+        fills: list[AccountFill] = []
+        for page in range(MAX_TRADE_PAGES):
+            payload = await self._call("GetAccountTrades", {
+                **which, "StartIndex": page * TRADES_PAGE, "Count": TRADES_PAGE})
+            rows = parse_fills(payload, self._all_symbols, problems=problems)
+            fills.extend(rows)
+            if len(payload) < TRADES_PAGE or all(r.trade_id in self._seen_fills for r in rows):
+                break
+        self._seen_fills.update(row.trade_id for row in fills)
+        return fills

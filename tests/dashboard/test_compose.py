@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_SERVICES = ("migrate", "web", "worker", "beat")
+APP_SERVICES = ("migrate", "web", "worker", "beat", "stream")
 INTERPOLATION = re.compile(r"\$\{([A-Z][A-Z0-9_]*)[^}]*\}")
 
 
@@ -87,6 +87,16 @@ def test_celery_services_start_the_dashboard_app(services: dict[str, Any], name:
     assert defines(ROOT / "dashboard" / "celery.py", "app", call="Celery")
 
 
+def test_stream_runs_the_flowbtc_stream_command(services: dict[str, Any]) -> None:
+    command = services["stream"]["command"]
+    assert command == ["python", "manage.py", "stream", "flowbtc"]
+    assert services["stream"].get("restart", "unless-stopped") == "unless-stopped"
+    # `manage.py stream` is a command module defining its Command class.
+    path = ROOT / "dashboard" / "management" / "commands" / "stream.py"
+    assert any(isinstance(node, ast.ClassDef) and node.name == "Command"
+               for node in ast.parse(path.read_text()).body)
+
+
 def test_beat_keeps_its_schedule_where_the_app_user_can_write(services: dict[str, Any]) -> None:
     command = services["beat"]["command"]
     assert command[command.index("--schedule") + 1].startswith("/tmp/")
@@ -120,7 +130,7 @@ def test_app_services_wait_for_healthy_stores(services: dict[str, Any]) -> None:
             assert depends_on[store]["condition"] == "service_healthy", (name, store)
 
 
-@pytest.mark.parametrize("name", ["web", "worker", "beat"])
+@pytest.mark.parametrize("name", ["web", "worker", "beat", "stream"])
 def test_app_waits_for_migrations(services: dict[str, Any], name: str) -> None:
     condition = services[name]["depends_on"]["migrate"]["condition"]
     assert condition == "service_completed_successfully"

@@ -4,12 +4,21 @@ snapshots from them over HTTP."""
 
 from __future__ import annotations
 
+import json
+import re
+import signal
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import requests
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from websockets.sync.client import ClientConnection, connect
 
 from dashboard.http import CredentialsRejected, HttpClient, UpstreamError
 from dashboard.simulator import FrozenClock
@@ -21,12 +30,19 @@ from dashboard.simulator.btcchange24 import (
     MAINTENANCE_CODE,
 )
 from dashboard.simulator.flowbtc import BOOK_LEVELS, PRODUCTS
+from dashboard.simulator.flowbtc_gateway import (
+    SIM_2FA_USERNAME,
+    SIM_PASSWORD,
+    SIM_USERNAME,
+    FlowBtcGateway,
+)
 from dashboard.simulator.server import SimulatorServer
 from dashboard.sources import PollContext
 from exchanges.clients.btcchange24 import PARTNER_PATH, Btcchange24Client
 from exchanges.clients.exchanger_base import ExchangerSnapshot
 from exchanges.clients.flowbtc import FlowBtcClient
 from exchanges.clients.flowbtc_models import FlowBtcSnapshot
+from exchanges.clients.flowbtc_protocol import INSTRUMENT_IDS
 from tests.simulated import frozen_simulator_fixtures
 
 START = datetime(2025, 6, 15, 12, 3, 30, tzinfo=UTC)
@@ -153,6 +169,179 @@ def test_the_flowbtc_client_fails_transiently_on_an_outage(server: SimulatorServ
     with pytest.raises(UpstreamError) as caught:
         flow_snapshot(flow)
     assert not caught.value.permanent
+
+
+# -- FlowBTC gateway --
+
+
+@pytest.fixture
+def gateway() -> Iterator[FlowBtcGateway]:
+    """The gateway on the same frozen clock and price path as the REST simulator."""
+    with FlowBtcGateway(clock=CLOCK, tick_seconds=0.02) as running:
+        yield running
+
+
+class GatewaySession:
+    """A bare gateway client: numbered calls, replies matched by number, events kept aside."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.seq = 0
+        self.events: list[dict[str, Any]] = []
+
+    def call(self, name: str, payload: dict[str, Any], *, kind: int = 0) -> tuple[int, Any]:
+        self.seq += 2
+        self.ws.send(json.dumps({"m": kind, "i": self.seq, "n": name, "o": json.dumps(payload)}))
+        while True:
+            frame = json.loads(self.ws.recv(timeout=5))
+            if frame["m"] == 3:
+                self.events.append(frame)
+            elif frame["i"] == self.seq:
+                return frame["m"], json.loads(frame["o"])
+
+    def event(self, name: str) -> Any:
+        while True:
+            frame = json.loads(self.ws.recv(timeout=5))
+            if frame["n"] == name:
+                return json.loads(frame["o"])
+
+
+@pytest.fixture
+def session(gateway: FlowBtcGateway) -> Iterator[GatewaySession]:
+    with connect(gateway.url) as ws:
+        yield GatewaySession(ws)
+
+
+def history(session: GatewaySession, product: str, interval: int, days: int) -> list[list[Any]]:
+    kind, rows = session.call("GetTickerHistory", {
+        "OMSId": 1, "InstrumentId": INSTRUMENT_IDS[product], "Interval": str(interval),
+        "FromDate": (START - timedelta(days=days)).date().isoformat(),
+        "ToDate": START.date().isoformat()})
+    assert kind == 1
+    return rows
+
+
+@pytest.mark.parametrize("product", list(PRODUCTS))
+def test_the_gateway_book_and_candles_follow_the_rest_price_path(
+        flow: str, gateway: FlowBtcGateway, session: GatewaySession, product: str) -> None:
+    ticker = envelope(f"{flow}/ticker/{product}")
+    book, _ = gateway.book(product)
+    assert book.best_bid is not None and book.best_ask is not None
+    mid = float(book.best_bid + book.best_ask) / 2
+    assert mid == pytest.approx(ticker["LastTradedPx"], rel=0.01)
+
+    minutes = history(session, product, 60, 1)
+    assert minutes[-1][4] == pytest.approx(ticker["LastTradedPx"], rel=0.01)
+    now_ms = int(START.timestamp() * 1000)
+    day = [row for row in history(session, product, 3600, 1) if row[9] >= now_ms - 86_400_000]
+    assert max(row[1] for row in day) == pytest.approx(ticker["SessionHigh"], rel=0.01)
+    assert min(row[2] for row in day) == pytest.approx(ticker["SessionLow"], rel=0.01)
+    assert sum(row[5] for row in day) == pytest.approx(ticker["Rolling24HrVolume"], rel=0.1)
+
+
+def test_gateway_candles_cover_the_requested_days(session: GatewaySession) -> None:
+    rows = history(session, "BTCBRL", 86400, 730)
+    starts = [row[9] for row in rows]
+    assert len(rows) == 731  # whole days, today's running one last
+    assert starts == sorted(starts) and {s % 86_400_000 for s in starts} == {0}
+    assert rows[-1][0] == int(START.timestamp() * 1000)  # cut at the clock
+    for _at, high, low, opened, close, volume, bid, ask, iid, _start in rows:
+        assert low <= min(opened, close) <= max(opened, close) <= high
+        assert bid < close < ask and volume > 0 and iid == 1
+    # Finished candles do not change as the clock moves on.
+    CLOCK.advance(timedelta(hours=5))
+    assert history(session, "BTCBRL", 86400, 730)[:-1] == rows[:-1]
+
+
+def test_gateway_history_refuses_a_bad_request(session: GatewaySession) -> None:
+    kind, error = session.call("GetTickerHistory", {"OMSId": 1, "InstrumentId": 1,
+                                                     "Interval": "60"})
+    assert kind == 5 and error["errorcode"] == 100
+    kind, error = session.call("GetTickerHistory", {
+        "OMSId": 1, "InstrumentId": 1, "Interval": "60", "FromDate": "2020-01-01",
+        "ToDate": START.date().isoformat()})
+    assert kind == 5 and "at most" in error["detail"]
+
+
+def test_ticker_events_carry_the_current_minute_candle(session: GatewaySession) -> None:
+    session.call("SubscribeTicker", {"OMSId": 1, "InstrumentId": 1, "Interval": 60,
+                                     "IncludeLastCount": 1}, kind=2)
+    minute_ms = int(START.timestamp() * 1000) // 60_000 * 60_000
+    for _ in range(3):
+        [row] = session.event("TickerDataUpdateEvent")
+        _at, high, low, opened, close, volume, bid, ask, iid, start = row
+        assert low <= min(opened, close) <= max(opened, close) <= high
+        assert bid < ask and volume > 0 and iid == 1 and start == minute_ms
+
+
+def test_the_simulated_account_needs_the_login(session: GatewaySession,
+                                               gateway: FlowBtcGateway) -> None:
+    account = {"OMSId": 1, "AccountId": gateway.account.account_id}
+    kind, error = session.call("GetOpenOrders", account)
+    assert (kind, error["errorcode"], error["errormsg"]) == (5, 20, "Not Authorized")
+    kind, reply = session.call("WebAuthenticateUser", {"UserName": SIM_USERNAME,
+                                                       "Password": "nope"})
+    assert kind == 1 and reply["Authenticated"] is False
+    kind, reply = session.call("WebAuthenticateUser", {"UserName": SIM_2FA_USERNAME,
+                                                       "Password": SIM_PASSWORD})
+    assert reply["Requires2FA"] is True
+    kind, reply = session.call("WebAuthenticateUser", {"UserName": SIM_USERNAME,
+                                                       "Password": SIM_PASSWORD})
+    assert reply["Authenticated"] is True and reply["UserId"] == gateway.account.user_id
+
+    _, user = session.call("GetUserInfo", {})
+    assert user["AccountId"] == account["AccountId"] and user["UserName"] == SIM_USERNAME
+    _, info = session.call("GetAccountInfo", account)
+    assert info["AccountId"] == account["AccountId"]
+    _, open_orders = session.call("GetOpenOrders", account)
+    _, orders = session.call("GetOrderHistory", account)
+    assert len(open_orders) == 3 and len(orders) == 20
+    assert {o["OrderState"] for o in open_orders} == {"Working"}
+    assert [o["OrderId"] for o in orders] == sorted((o["OrderId"] for o in orders), reverse=True)
+    _, page = session.call("GetAccountTrades", {**account, "StartIndex": 0, "Count": 10})
+    _, rest = session.call("GetAccountTrades", {**account, "StartIndex": 10, "Count": 100})
+    fills = page + rest
+    assert len(page) == 10 and 25 <= len(fills) <= 45
+    assert len({f["TradeId"] for f in fills}) == len(fills)
+    assert {f["OrderId"] for f in fills} <= {o["OrderId"] for o in orders}
+    kind, error = session.call("GetAccountInfo", {"OMSId": 1, "AccountId": 1})
+    assert (kind, error["errorcode"]) == (5, 20)
+
+
+@pytest.mark.parametrize("name", ["SendOrder", "CancelOrder", "CancelAllOrders",
+                                  "CreateWithdrawTicket"])
+def test_the_gateway_changes_no_order_and_moves_no_money(session: GatewaySession,
+                                                         name: str) -> None:
+    session.call("WebAuthenticateUser", {"UserName": SIM_USERNAME, "Password": SIM_PASSWORD})
+    kind, error = session.call(name, {"OMSId": 1, "AccountId": 104})
+    assert (kind, error["errorcode"]) == (5, 101)
+
+
+def test_the_simulator_command_serves_the_gateway() -> None:
+    command = [sys.executable, "manage.py", "simulator", "--port", "0", "--gateway-port", "0"]
+    with subprocess.Popen(command, cwd=settings.BASE_DIR, stdout=subprocess.PIPE,
+                          text=True) as simulator:
+        try:
+            assert simulator.stdout is not None
+            lines = iter(simulator.stdout.readline, "")
+            line = next(line for line in lines if "flowbtc-ws" in line)
+            url = re.search(r"ws://\S+", line).group(0)  # type: ignore[union-attr]
+            assert SIM_USERNAME in line
+            with connect(url) as ws:
+                ws.send(json.dumps({"m": 0, "i": 0, "n": "GetInstruments", "o": "{}"}))
+                reply = json.loads(ws.recv(timeout=5))
+            assert {i["Symbol"] for i in json.loads(reply["o"])} == set(PRODUCTS)
+        finally:
+            simulator.send_signal(signal.SIGTERM)
+            simulator.wait(timeout=10)
+    assert simulator.returncode == 0
+
+
+def test_the_simulator_command_checks_the_gateway_port() -> None:
+    with pytest.raises(CommandError, match="--gateway-port 70000"):
+        call_command("simulator", "--gateway-port", "70000")
+    with pytest.raises(CommandError, match="must differ"):
+        call_command("simulator", "--port", "8500", "--gateway-port", "8500")
 
 
 # -- btcchange24 --

@@ -6,16 +6,26 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from websockets.sync.client import connect
 
-from dashboard.simulator.flowbtc_gateway import FlowBtcGateway
+from dashboard.http import CredentialsRejected
+from dashboard.simulator.flowbtc_gateway import SIM_PASSWORD, SIM_USERNAME, FlowBtcGateway
+from exchanges.clients.flowbtc_account import AccountSnapshot
 from exchanges.clients.flowbtc_models import OrderBook
-from exchanges.clients.flowbtc_protocol import GatewayError
-from exchanges.clients.flowbtc_ws import FlowBtcStream, backoff_delay
+from exchanges.clients.flowbtc_protocol import GatewayError, TickerRow
+from exchanges.clients.flowbtc_ws import (
+    ALLOWED_CALLS,
+    FlowBtcStream,
+    ForbiddenCall,
+    backoff_delay,
+    utc_now,
+)
 
 WAIT_SECONDS = 2.0
 
@@ -41,14 +51,19 @@ class Recorder:
         self.trades: list[str] = []
         self.tickers: list[str] = []
         self.errors: list[Exception] = []
+        self.history: dict[tuple[str, int], list[TickerRow]] = {}
+        self.accounts: list[AccountSnapshot] = []
 
-    def stream(self, url: str, products: list[str]) -> FlowBtcStream:
+    def stream(self, url: str, products: list[str], **kwargs: object) -> FlowBtcStream:
         return FlowBtcStream(
             url, products, on_book=self.books.append,
             on_trade=lambda product, _row: self.trades.append(product),
             on_ticker=lambda product, _row: self.tickers.append(product),
             on_error=self.errors.append, backoff_base=0.01, backoff_cap=0.05,
-            request_timeout=1.0)
+            request_timeout=1.0, **kwargs)  # type: ignore[arg-type]
+
+    def on_history(self, product: str, interval: int, rows: list[TickerRow]) -> None:
+        self.history[(product, interval)] = rows
 
 
 @contextmanager
@@ -172,3 +187,120 @@ def test_backoff_grows_and_is_capped() -> None:
     assert 0.5 <= delays[0] <= 1.0
     assert 2.0 <= delays[2] <= 4.0
     assert all(delay <= 8.0 for delay in delays)
+
+
+# -- candle history and the account --
+
+
+def test_it_back_fills_minute_hour_and_day_candles(gateway: FlowBtcGateway) -> None:
+    recorder = Recorder()
+    with running(recorder.stream(gateway.url, ["BTCBRL"], on_history=recorder.on_history)):
+        wait_until(lambda: len(recorder.history) == 3, "three candle histories")
+    now = utc_now()
+    for interval, days, least in ((60, 1, 1400), (3600, 90, 2100), (86400, 730, 720)):
+        rows = recorder.history[("BTCBRL", interval)]
+        assert len(rows) >= least, interval
+        starts = [row.candle_start for row in rows]
+        assert all(start is not None for start in starts)
+        # The gateway answers whole days; what is older than the span is trimmed off.
+        assert now - timedelta(days=days) <= min(starts) <= now - timedelta(days=days, seconds=-interval)  # type: ignore[operator,type-var]
+        assert all(row.low <= min(row.open, row.close) <= max(row.open, row.close) <= row.high
+                   for row in rows)
+    assert gateway.request_count("GetTickerHistory") == 3
+
+
+def test_with_a_login_it_reads_the_account(gateway: FlowBtcGateway) -> None:
+    recorder = Recorder()
+    stream = recorder.stream(gateway.url, ["BTCBRL"], credentials=(SIM_USERNAME, SIM_PASSWORD),
+                             on_account=recorder.accounts.append, account_interval=0.05)
+    with running(stream):
+        wait_until(lambda: len(recorder.accounts) >= 2, "two account reads")
+        assert stream.authenticated is True
+    first = recorder.accounts[0]
+    assert stream.authenticated is False  # the login belonged to the closed connection
+    assert stream.account_id == first.account.account_id
+    assert len(first.open_orders) == 3 and len(first.history) == 20
+    assert {o.order_id for o in first.open_orders} <= {o.order_id for o in first.history}
+    assert len(first.trades) == len(gateway.account.fills)
+    assert {t.product for t in first.trades} <= {"BTCBRL", "ETHBRL", "LTCBRL", "XRPBRL"}
+    # Later reads stop at the first page of fills they already know.
+    assert len(recorder.accounts[1].trades) <= len(first.trades)
+    assert gateway.request_count("WebAuthenticateUser") == 1
+    assert gateway.request_names() <= ALLOWED_CALLS
+    assert recorder.errors == []
+
+
+def test_a_refused_login_is_not_retried_and_market_data_flows(gateway: FlowBtcGateway) -> None:
+    recorder = Recorder()
+    stream = recorder.stream(gateway.url, ["BTCBRL"], credentials=(SIM_USERNAME, "wrong"),
+                             on_account=recorder.accounts.append, account_interval=0.05)
+    with running(stream):
+        wait_until(lambda: stream.login_error is not None, "the refusal")
+        gateway.drop_connections()
+        wait_until(lambda: stream.connections == 2, "a reconnection")
+        count = len(recorder.books)
+        wait_until(lambda: len(recorder.books) > count + 5, "book updates after the refusal")
+    assert isinstance(stream.login_error, CredentialsRejected)
+    assert stream.login_error in recorder.errors
+    assert stream.authenticated is False and recorder.accounts == []
+    assert gateway.request_count("WebAuthenticateUser") == 1
+
+
+# -- never an order --
+
+ORDER_CALLS = ["SendOrder", "ModifyOrder", "CancelOrder", "CancelReplaceOrder",
+               "CancelAllOrders", "CreateWithdrawTicket", "CreateDepositTicket", "SetUserInfo",
+               "SubscribeAccountEvents", "Authenticate2FA"]
+
+
+class RecordingSocket:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send(self, text: str) -> None:
+        self.sent.append(text)
+
+
+@pytest.mark.parametrize("name", ORDER_CALLS)
+def test_it_never_sends_an_order_or_money_call(name: str) -> None:
+    stream = FlowBtcStream("ws://127.0.0.1:9/WSGateway/", ["BTCBRL"])
+    socket = RecordingSocket()
+    stream._ws = socket  # type: ignore[assignment]
+    with pytest.raises(ForbiddenCall, match=name):
+        run_in_own_thread(stream._call(name, {"OMSId": 1}))
+    assert socket.sent == []
+
+
+def run_in_own_thread(work: Coroutine[Any, Any, Any]) -> Any:
+    """asyncio.run where a browser test's event loop may already run in this thread."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["result"] = asyncio.run(work)
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(10)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("result")
+
+
+def test_the_allowlist_holds_only_reads() -> None:
+    assert not ALLOWED_CALLS & set(ORDER_CALLS)
+    for name in ALLOWED_CALLS:
+        assert name.startswith(("Get", "Subscribe")) or name == "WebAuthenticateUser", name
+
+
+def test_the_gateway_refuses_order_calls(gateway: FlowBtcGateway) -> None:
+    with connect(gateway.url) as ws:
+        ws.send(json.dumps({"m": 0, "i": 2, "n": "WebAuthenticateUser", "o": json.dumps(
+            {"UserName": SIM_USERNAME, "Password": SIM_PASSWORD})}))
+        assert json.loads(json.loads(ws.recv(timeout=WAIT_SECONDS))["o"])["Authenticated"]
+        ws.send(json.dumps({"m": 0, "i": 4, "n": "SendOrder", "o": "{}"}))
+        frame = json.loads(ws.recv(timeout=WAIT_SECONDS))
+    assert (frame["m"], frame["n"]) == (5, "SendOrder")
+    assert json.loads(frame["o"])["errorcode"] == 101

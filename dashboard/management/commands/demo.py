@@ -1,7 +1,8 @@
 """`manage.py demo`: the whole app on one machine, against the built-in simulator.
 
-Starts the simulator, the web server and a Celery worker with an embedded beat as child
-processes, and stops them all on Ctrl-C or when one of them dies.
+Starts the simulator (HTTP APIs and the FlowBTC WebSocket gateway), the web server, a Celery
+worker with an embedded beat and the FlowBTC stream as child processes, and stops them all on
+Ctrl-C or when one of them dies.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from dashboard.demo import demo_setup
 
 
 class Command(BaseCommand):
-    help = "Run Hashwatch in demo mode: simulator, web server, worker and beat."
+    help = "Run Hashwatch in demo mode: simulator, web server, worker, beat and the FlowBTC stream."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--simulator-port", type=int, default=8400)
+        parser.add_argument("--gateway-port", type=int, default=None,
+                            help="the simulated FlowBTC gateway's port (default: simulator port + 1)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEMO_MODE:
@@ -34,18 +37,23 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         host, port, sim_port = options["host"], options["port"], options["simulator_port"]
+        gateway_port = options["gateway_port"] or sim_port + 1
         simulator_url = f"http://127.0.0.1:{sim_port}"
-        login = demo_setup(simulator_url=simulator_url)
+        gateway_url = f"ws://127.0.0.1:{gateway_port}/WSGateway/"
+        login = demo_setup(simulator_url=simulator_url, gateway_url=gateway_url)
         python = sys.executable
         manage = [python, str(settings.BASE_DIR / "manage.py")]
         children = {
-            "simulator": [*manage, "simulator", "--host", "127.0.0.1", "--port", str(sim_port)],
+            "simulator": [*manage, "simulator", "--host", "127.0.0.1", "--port", str(sim_port),
+                          "--gateway-port", str(gateway_port)],
             "web": [python, "-m", "gunicorn", "dashboard.wsgi:application", "--bind",
                     f"{host}:{port}", "--workers", "2", "--threads", "4",
                     "--access-logfile", "-", "--log-level", "warning"],
             "worker": [python, "-m", "celery", "-A", "dashboard", "worker", "--beat",
                        "--concurrency", "2", "--loglevel", "info",
                        "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")],
+            # Retries its connection until the simulator's gateway listens.
+            "stream": [*manage, "stream", "flowbtc"],
         }
         processes = {name: subprocess.Popen(cmd, cwd=settings.BASE_DIR) for name, cmd in children.items()}
         self.stdout.write(self.style.SUCCESS(
@@ -53,7 +61,9 @@ class Command(BaseCommand):
             f"  sign in as: {login.username}\n  password:   {login.password}\n"
             f"  database:   {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
             f"queue: {str(settings.CELERY_BROKER_URL).split('://')[0]}\n"
-            f"  simulator:  {simulator_url} (simulated BTC.com, BTCpool.kz and SBI Crypto accounts)\n"
+            f"  simulator:  {simulator_url} (simulated BTC.com, BTCpool.kz, SBI Crypto, FlowBTC "
+            "and btcchange24 accounts)\n"
+            f"  stream:     FlowBTC live from {gateway_url}\n"
             "Press Ctrl-C to stop.\n"
         ))
         self.stdout.flush()

@@ -5,7 +5,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dashboard.simulator import DEFAULT_FAULT_DELAY, DEFAULT_SEED, build_simulator
+from dashboard.simulator.flowbtc_gateway import SIM_PASSWORD, SIM_USERNAME, FlowBtcGateway
 from dashboard.simulator.server import SimulatorServer
+
+# Two book changes, trades and ticks a second per market: lively on a page, light on a laptop.
+GATEWAY_TICK_SECONDS = 0.5
 
 
 class Command(BaseCommand):
@@ -16,6 +20,10 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
         parser.add_argument("--port", type=int, default=8400, help="port to bind (default %(default)s)")
         parser.add_argument(
+            "--gateway-port", type=int, default=8401,
+            help="port of the FlowBTC WebSocket gateway (default %(default)s)",
+        )
+        parser.add_argument(
             "--seed", default=DEFAULT_SEED,
             help="another seed gives other (but again stable) data (default %(default)s)",
         )
@@ -25,12 +33,19 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not 0 <= options["port"] <= 65535:
-            raise CommandError(f"--port {options['port']} is not a TCP port (0-65535)")
+        for name in ("port", "gateway_port"):
+            if not 0 <= options[name] <= 65535:
+                flag = "--" + name.replace("_", "-")
+                raise CommandError(f"{flag} {options[name]} is not a TCP port (0-65535)")
+        if options["port"] == options["gateway_port"] != 0:
+            raise CommandError("--port and --gateway-port must differ")
         if options["fault_delay"] < 0:
             raise CommandError("--fault-delay must not be negative")
         simulator = build_simulator(seed=options["seed"], fault_delay=options["fault_delay"])
         server = SimulatorServer(simulator, host=options["host"], port=options["port"])
+        gateway = FlowBtcGateway(host=options["host"], port=options["gateway_port"],
+                                 seed=options["seed"], price_seed=options["seed"],
+                                 tick_seconds=GATEWAY_TICK_SECONDS)
         try:
             server.start()
         except OSError as exc:
@@ -38,12 +53,21 @@ class Command(BaseCommand):
                 f"cannot listen on {options['host']}:{options['port']}: {exc.strerror or exc}"
             ) from exc
         try:
+            gateway.start()
+        except OSError as exc:
+            server.stop()
+            raise CommandError(
+                f"cannot listen on {options['host']}:{options['gateway_port']}: "
+                f"{exc.strerror or exc}") from exc
+        try:
             self.stdout.write(f"Simulator listening on {server.url} (Ctrl-C to stop)")
             for prefix, api in simulator.apis.items():
                 line = f"  {prefix:<12} {server.base_url(prefix)}"
                 if details := api.describe():
                     line += f"  {details}"
                 self.stdout.write(line)
+            self.stdout.write(f"  {'flowbtc-ws':<12} {gateway.url}  FlowBTC WebSocket gateway "
+                              f"(login {SIM_USERNAME} / {SIM_PASSWORD})")
             self.stdout.write(f"  controls     {server.url}/_sim/faults, /_sim/requests, /_sim/reset")
             self.stdout.flush()
             stopped = threading.Event()
@@ -54,5 +78,6 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
+            gateway.stop()
             server.stop()
         self.stdout.write("Simulator stopped.")
