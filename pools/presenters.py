@@ -1,13 +1,17 @@
 """Turn selector results into what templates and charts draw: JSON chart specs with units
-chosen from the data, explorer links."""
+chosen from the data, explorer links, values in money."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
+from exchanges.fiat import DayPrices, FiatTotal, Price, Valued
 from pools.charts import Point, hashrate_unit
+from pools.selectors import CoinFigures
 
 EXPLORERS = {
     "BTC": "https://mempool.space/tx/{tx}",
@@ -81,3 +85,76 @@ def earnings_chart(datasets: Sequence[tuple[str, Sequence[tuple[datetime, float]
             for label, points in datasets
         ],
     }
+
+
+def at_price(price: Price, amount: Decimal) -> Valued:
+    return Valued(price.quote, price.value(amount), price)
+
+
+@dataclass(frozen=True)
+class CoinFiat:
+    """A coin's overview figures in money at the current prices (one per currency)."""
+
+    prices: list[Price]
+    today: list[Valued]
+    yesterday: list[Valued]
+    unpaid: list[Valued]
+    paid_total: list[Valued]
+
+
+def coin_fiat(figures: CoinFigures, prices: list[Price]) -> CoinFiat:
+    return CoinFiat(
+        prices,
+        *([at_price(price, getattr(figures, name)) for price in prices]
+          for name in ("today", "yesterday", "unpaid", "paid_total")),
+    )
+
+
+@dataclass(frozen=True)
+class CoinTotal:
+    """What a page adds up for one coin (or, with coin "", for all coins in money only)."""
+
+    coin: str
+    amount: Decimal | None
+    fiat: list[FiatTotal]
+
+    def note(self, noun: str) -> str:
+        """ "Sum of each row at its own day's price; 2 rows without a price left out." """
+        text = f"Sum of each {noun} at its own day's price"
+        counts = [total.missing for total in self.fiat]
+        if not any(counts):
+            return text
+        if len(set(counts)) == 1:
+            return f"{text}; {plural(counts[0], noun)} without a price left out"
+        first, *rest = [total for total in self.fiat if total.missing]
+        parts = [f"{plural(first.missing, noun)} without a {first.quote} price",
+                 *(f"{total.missing} without a {total.quote} price" for total in rest)]
+        return f"{text}; {', '.join(parts)} left out"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def fiat_totals(
+    items: Iterable[tuple[str, Decimal, date | None]], *, prices: DayPrices, quotes: Sequence[str],
+    amounts: dict[str, Decimal],
+) -> list[CoinTotal]:
+    """Per coin, the sum of each item's value at its own day's price, and the rows left
+    out for want of a price; then, when there are several coins, one total across them."""
+    per_coin: dict[str, list[FiatTotal]] = {coin: [FiatTotal(q) for q in quotes] for coin in amounts}
+    for coin, amount, day in items:
+        totals = per_coin.setdefault(coin, [FiatTotal(q) for q in quotes])
+        for total, value in zip(totals, prices.row_values(coin=coin, amount=amount, day=day, quotes=quotes),
+                                strict=True):
+            total.add(value)
+    result = [CoinTotal(coin, amounts.get(coin), per_coin[coin]) for coin in sorted(per_coin)]
+    if len(result) > 1 and quotes:
+        overall = [FiatTotal(q) for q in quotes]
+        for coin_total in result:
+            for total, part in zip(overall, coin_total.fiat, strict=True):
+                total.worth += part.worth
+                total.valued += part.valued
+                total.missing += part.missing
+        result.append(CoinTotal("", None, overall))
+    return result

@@ -18,10 +18,18 @@ from dashboard.models import Source
 from dashboard.selectors import team_source_get
 from dashboard.teams import team_view
 from dashboard.views import page
+from exchanges.fiat import FIAT, fiat_hint, team_current_prices, team_day_prices
 from pools import selectors
 from pools.charts import DEFAULT_RANGE, RANGES, format_hashrate, parse_moment
 from pools.models import PoolAccount, PoolCoinStat, Worker
-from pools.presenters import block_url, earnings_chart, explorer_url, hashrate_chart
+from pools.presenters import (
+    block_url,
+    coin_fiat,
+    earnings_chart,
+    explorer_url,
+    fiat_totals,
+    hashrate_chart,
+)
 
 WORKER_SORTS = {
     "name": "name", "source": "source__label", "status": "status",
@@ -30,6 +38,7 @@ WORKER_SORTS = {
 WORKERS_PER_PAGE = 50
 SPARSE_POINTS = 10  # fewer readings than this: say why the line is short
 EARNING_RANGES = {"30d": 30, "90d": 90, "1y": 365, "all": None}
+PAYOUTS_SHOWN = 500
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,10 @@ def overview_context(*, team: Any) -> dict[str, Any]:
     end = timezone.now()
     start = end - RANGES["24h"]
     figures = selectors.team_pool_overview(sources=sources)
+    # Balances are worth what the coins fetch now: the current price, named with its age.
+    prices = team_current_prices(team=team, coins=[coin.coin for coin in figures.coins], now=end)
+    for coin in figures.coins:
+        coin.fiat = coin_fiat(coin, prices.get(coin.coin, []))  # type: ignore[attr-defined]
     enabled = [s for s in sources if s.enabled]
     charts = []
     single_coin = {s.pk for s in enabled
@@ -98,7 +111,9 @@ def overview_context(*, team: Any) -> dict[str, Any]:
                        "sparse": len(points) < SPARSE_POINTS,
                        "spec": hashrate_chart([(f"{coin.coin} hashrate", points)], start=start, end=end)})
     return {"pools": figures, "pool_charts": charts,
-            "multi_coin_sources": [s for s in enabled if s.pk not in single_coin]}
+            "multi_coin_sources": [s for s in enabled if s.pk not in single_coin],
+            "fiat_hint": fiat_hint(team=team) if not prices and any(c.has_balance for c in figures.coins)
+            else None}
 
 
 @team_view()
@@ -202,13 +217,32 @@ def earnings_window(request: HttpRequest) -> tuple[str, Any, Any]:
     return range_key, (today - timedelta(days=days - 1) if days else None), today
 
 
+def utc_day(moment: datetime | None) -> Any:
+    return moment.astimezone(UTC).date() if moment else None
+
+
+def payout_items(shown: list[Any], in_range: Any) -> list[tuple[str, Any, Any]]:
+    """Every payout in the range as (coin, amount, UTC day): the shown ones when that is all."""
+    if len(shown) < PAYOUTS_SHOWN:
+        return [(p.coin, p.amount, utc_day(p.paid_at)) for p in shown]
+    rows = in_range.values_list("coin", "amount", "paid_at")
+    return [(coin, amount, utc_day(at)) for coin, amount, at in rows]
+
+
+def total_rows(earned: list[Any], paid: list[Any]) -> list[list[Any]]:
+    """The total cards in one row, or a row each for earnings and payouts when either has
+    several (one per coin and one across coins): six cards in a row leave no room."""
+    return [earned, paid] if len(earned) > 1 or len(paid) > 1 else [earned + paid]
+
+
 @team_view()
 def earnings(request: HttpRequest) -> HttpResponse:
     scope = scope_of(request)
     sources = scope.sources
     range_key, start, end = earnings_window(request)
     rows = list(selectors.team_earnings(sources=sources, start=start, end=end))
-    payouts = list(selectors.team_payouts(sources=sources, start=start, end=end)[:500])
+    payouts_in_range = selectors.team_payouts(sources=sources, start=start, end=end)
+    payouts = list(payouts_in_range[:PAYOUTS_SHOWN])
     charts = []
     by_coin: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
@@ -220,15 +254,32 @@ def earnings(request: HttpRequest) -> HttpResponse:
     for coin, per_source in sorted(by_coin.items()):
         charts.append({"coin": coin, "spec": earnings_chart(
             sorted(per_source.items()), coin=coin, start=chart_start, end=chart_end)})
+    earning_totals = selectors.totals_by_coin(selectors.team_earnings(sources=sources, start=start, end=end))
+    payout_totals = selectors.totals_by_coin(payouts_in_range)
+    # Every row is worth its amount at the price of its own (UTC pool) day.
+    day_prices = team_day_prices(team=request.team, start=start, end=end,  # type: ignore[attr-defined]
+                                 coins={*earning_totals, *payout_totals})
+    quotes = day_prices.quotes
+    for row in rows:
+        row.fiat = day_prices.row_values(  # type: ignore[attr-defined]
+            coin=row.coin, amount=row.amount, day=row.date, quotes=quotes)
     for payout in payouts:
         payout.explorer = explorer_url(payout.coin, payout.tx)  # type: ignore[attr-defined]
+        payout.fiat = day_prices.row_values(  # type: ignore[attr-defined]
+            coin=payout.coin, amount=payout.amount, day=utc_day(payout.paid_at), quotes=quotes)
     context = {
         "rows": rows, "payouts": payouts, "charts": charts, "range_key": range_key,
         "ranges": EARNING_RANGES, "start": start, "end": end, "scope": scope,
-        "earning_totals": selectors.totals_by_coin(
-            selectors.team_earnings(sources=sources, start=start, end=end)),
-        "payout_totals": selectors.totals_by_coin(
-            selectors.team_payouts(sources=sources, start=start, end=end)),
+        "earning_totals": earning_totals, "payout_totals": payout_totals, "quotes": quotes,
+        "total_rows": total_rows(
+            [("Earned in range", total.note("row"), total) for total in fiat_totals(
+                ((r.coin, r.amount, r.date) for r in rows), prices=day_prices, quotes=quotes,
+                amounts=earning_totals)],
+            [("Paid out in range", total.note("payout"), total) for total in fiat_totals(
+                payout_items(payouts, payouts_in_range), prices=day_prices, quotes=quotes,
+                amounts=payout_totals)],
+        ),
+        "fiat_hint": None if quotes or not (rows or payouts) else fiat_hint(team=request.team),  # type: ignore[attr-defined]
         "query": request.GET.urlencode(),
     }
     return page(request, "pools/earnings.html", context, "earnings-body")
@@ -254,9 +305,17 @@ def earnings_csv(request: HttpRequest) -> StreamingHttpResponse:
     sources = scope_of(request).sources
     range_key, start, end = earnings_window(request)
     rows = selectors.team_earnings(sources=sources, start=start, end=end)
+    prices = team_day_prices(team=request.team, start=start, end=end)  # type: ignore[attr-defined]
+
+    def line(row: Any) -> list[str]:
+        values = prices.row_values(coin=row.coin, amount=row.amount, day=row.date, quotes=FIAT)
+        return [row.date.isoformat(), row.source.label, row.coin, f"{row.amount.normalize():f}",
+                *("" if v.worth is None else f"{v.worth:f}" for v in values)]
+
     return csv_response(
-        f"hashwatch-earnings-{range_key}-{end}.csv", ["date", "source", "coin", "amount"],
-        ([r.date.isoformat(), r.source.label, r.coin, f"{r.amount.normalize():f}"] for r in rows.iterator()),
+        f"hashwatch-earnings-{range_key}-{end}.csv",
+        ["date", "source", "coin", "amount", *(f"value_{quote.lower()}" for quote in FIAT)],
+        (line(r) for r in rows.iterator()),
     )
 
 

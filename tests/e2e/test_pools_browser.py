@@ -91,7 +91,7 @@ def test_earnings_csv_downloads(page_for, alice, polled_sources, live_server) ->
     with page.expect_download() as download:
         page.click("text=Download CSV >> nth=0")
     lines = Path(download.value.path()).read_text().splitlines()
-    assert lines[0] == "date,source,coin,amount"
+    assert lines[0] == "date,source,coin,amount,value_brl,value_usd"
     assert len(lines) > 30
     with page.expect_download() as download:
         page.click("text=Download CSV >> nth=1")

@@ -28,5 +28,5 @@ def test_workers_sort_and_page_keep_the_filters(alice, polled_sources) -> None:
 def test_earnings_csv_holds_every_row_of_the_range(alice, polled_sources) -> None:
     response = client_for(alice).get("/earnings/earnings.csv?range=30d")
     lines = b"".join(response.streaming_content).decode().splitlines()
-    assert lines[0] == "date,source,coin,amount"
+    assert lines[0] == "date,source,coin,amount,value_brl,value_usd"
     assert len(lines) - 1 == 2 * 30
