@@ -31,7 +31,7 @@ HOUR, DAY = 3600, 86400
 BOOK_LEVELS = 20
 DEFAULT_DEPTH = 10
 # Days since the epoch at which each product sits at its base price.
-ANCHOR_DAY = 20_000
+ANCHOR_DAY = 20_770
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class Product:
 
 
 PRODUCTS = {p.name: p for p in (
-    Product("BTCBRL", 350_000.0, 0.25, 2, 8, 0.05),
+    Product("BTCBRL", 340_000.0, 0.25, 2, 8, 0.05),
     Product("ETHBRL", 13_000.0, 0.15, 2, 8, 0.8),
     Product("ETHBTC", 0.037, -0.10, 8, 8, 0.8),
     Product("LTCBRL", 480.0, 0.05, 2, 8, 12.0),
