@@ -12,6 +12,9 @@ from django.core.cache import cache
 
 from dashboard.auth import totp_new_secret
 from dashboard.models import Source, TotpDevice
+from dashboard.polling import source_poll
+from dashboard.services import source_create
+from dashboard.simulator import btcchange24
 from pools.models import Worker
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import screenshot
@@ -31,15 +34,27 @@ def watch_csp(page: object) -> list[str]:
 
 
 def test_every_page_runs_under_the_policy(page_for, alice, polled_sources: list[Source],
-                                          live_server) -> None:
+                                          simulator, live_server) -> None:
     page = page_for("alice", PASSWORD)
     violations = watch_csp(page)
     source = polled_sources[0]
     worker = Worker.objects.filter(source=source).first()
     assert worker is not None
+    exchanges = [
+        source_create(team=source.team, kind="flowbtc", label="FlowBTC", credentials={},
+                      base_url=simulator.base_url("flowbtc")),
+        source_create(team=source.team, kind="btcchange24", label="btcchange24",
+                      base_url=simulator.base_url("btcchange24"),
+                      credentials={"api_key": btcchange24.API_KEY},
+                      options={"export_code": btcchange24.EXPORT_CODE}),
+    ]
+    for exchange in exchanges:
+        assert source_poll(source_id=exchange.pk).ok  # type: ignore[union-attr]
     paths = ["/", "/sources/", f"/sources/{source.pk}/", "/hashrate/", "/workers/",
              f"/workers/{worker.pk}/", "/earnings/", f"/pools/{source.pk}/", "/settings/",
-             "/settings/sources/", "/settings/sources/new/", "/accounts/two-factor/"]
+             "/settings/sources/", "/settings/sources/new/", "/accounts/two-factor/",
+             "/markets/", "/markets/?range=7d", "/exchanger/", "/exchanger/?q=BTC",
+             "/settings/sources/new/flowbtc/"]
     for path in paths:
         response = page.goto(live_server.url + path)
         assert response.status == 200, path
