@@ -125,7 +125,7 @@ def report(figure: Figure) -> Figure:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if not FIGURES:
         return
-    terminalreporter.section("performance budgets (DESIGN.md)")
+    terminalreporter.section("performance budgets (DESIGN.md; 6-8: the Markets page and the stream)")
     terminalreporter.write_line(HEADER)
     for figure in sorted(FIGURES, key=lambda f: f.budget):
         terminalreporter.write_line(figure.row())
