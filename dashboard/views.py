@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import available_timezones
 
 from django import forms
@@ -8,13 +9,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from dashboard import services
 from dashboard.audit import audit_record
 from dashboard.forms import SourceForm
-from dashboard.models import Membership, Role, Team
+from dashboard.models import Membership, Role, Source, Team
 from dashboard.selectors import source_runs_recent, team_health_summary, team_source_get
 from dashboard.sources import REGISTRY, UnknownKind, get_kind
 from dashboard.tasks import poll_source
@@ -54,8 +56,24 @@ def sources(request: HttpRequest) -> HttpResponse:
 @team_view()
 def source_detail(request: HttpRequest, pk: int) -> HttpResponse:
     source = team_source_get(team=request.team, pk=pk)  # type: ignore[attr-defined]
-    context = {"source": source, "health": source.health(), "runs": source_runs_recent(source=source)}
+    context = {"source": source, "health": source.health(), "runs": source_runs_recent(source=source),
+               "stream": stream_view(source=source)}
     return page(request, "dashboard/source_detail.html", context, "source-status")
+
+
+def stream_view(*, source: Source) -> dict[str, Any] | None:
+    """What the FlowBTC stream service last said of this source; {"running": False} when
+    no stream reports on it. None for kinds that have no stream."""
+    if source.kind != "flowbtc":
+        return None
+    from exchanges.live import stream_status
+
+    status = stream_status(source_id=source.pk)
+    if status is None:
+        return {"running": False}
+    times = {key: parse_datetime(status[key]) if status.get(key) else None
+             for key in ("since", "last_event_at")}
+    return {**status, **times, "running": True}
 
 
 @require_POST
