@@ -119,11 +119,13 @@ class SourceKind:
         return problems
 
     def describe_credentials(self) -> str:
-        def one(fields: tuple[Field, ...]) -> str:
-            names = [item.name for item in fields if item.required]
-            return " and ".join(names) if names else "nothing"
-
-        return " or ".join(one(fields) for fields in self.credential_sets)
+        """e.g. "api_key and api_secret or observer_key"; "no key for public data; optionally
+        username and password" for a kind whose public data needs none."""
+        names = [" and ".join(item.name for item in fields if item.required)
+                 for fields in self.credential_sets if fields]
+        if len(names) < len(self.credential_sets):
+            return "no key for public data" + (f"; optionally {' or '.join(names)}" if names else "")
+        return " or ".join(names)
 
     def load_client(self) -> type[Client]:
         return import_string(self.client_path)  # type: ignore[no-any-return]
