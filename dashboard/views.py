@@ -33,7 +33,9 @@ def next_url(request: HttpRequest, default: str) -> str:
 
 def page(request: HttpRequest, template: str, context: dict, fragment: str = "") -> HttpResponse:
     """The whole page, or only `fragment` when HTMX asks for it."""
-    if fragment and request.htmx and not request.htmx.boosted:  # type: ignore[attr-defined]
+    htmx = request.htmx  # type: ignore[attr-defined]
+    # A history restore (back button after the page left htmx's cache) needs the whole page.
+    if fragment and htmx and not htmx.boosted and not htmx.history_restore_request:
         return render(request, f"{template}#{fragment}", context)
     return render(request, template, context)
 

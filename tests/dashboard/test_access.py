@@ -191,3 +191,10 @@ def test_htmx_refresh_gets_only_the_live_fragment(alice, source, path, fragment)
     body = client_for(alice).get(path.format(id=source.pk), HTTP_HX_REQUEST="true").content.decode()
     assert body.lstrip().startswith(f"<div {fragment}")
     assert "<html" not in body
+
+
+def test_a_history_restore_gets_the_whole_page(alice, source) -> None:
+    """The back button after htmx's history cache dropped the page asks with HX-Request too."""
+    body = client_for(alice).get("/", HTTP_HX_REQUEST="true",
+                                 HTTP_HX_HISTORY_RESTORE_REQUEST="true").content.decode()
+    assert "<html" in body and 'id="overview-live"' in body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -72,6 +73,12 @@ def test_workers_filter_and_search(page_for, alice, polled_sources, live_server)
     expect(page.locator(".pager")).to_contain_text("of 20")
     names = page.locator("#workers-table tbody td:first-child").all_inner_texts()
     assert len(names) == 20 and all("rack3" in n for n in names)
+    # A sort chosen from the table survives the next search.
+    page.click("#workers-table thead a:has-text('Worker')")  # by name, now descending
+    expect(page).to_have_url(re.compile(r"sort=-name"))
+    page.fill("#worker-search", "rack2")
+    expect(page).to_have_url(re.compile(r"q=rack2"))
+    assert "sort=-name" in page.url, page.url
     page.fill("#worker-search", "")
     page.select_option("#status-filter", "dead")
     dead = Worker.objects.filter(status="dead").count()
