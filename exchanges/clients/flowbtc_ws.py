@@ -281,7 +281,7 @@ class FlowBtcStream:
                                                  "IncludeLastCount": 0},
                              kind=MessageType.SUBSCRIBE)
             await self._call("SubscribeTicker", {"OMSId": OMS_ID, "InstrumentId": iid,
-                                                 "Interval": TICKER_INTERVAL_SECONDS,
+                                                 "Interval": str(TICKER_INTERVAL_SECONDS),
                                                  "IncludeLastCount": 1},
                              kind=MessageType.SUBSCRIBE)
 
