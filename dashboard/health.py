@@ -73,11 +73,11 @@ def oldest_stale_source(now: datetime) -> dict[str, int] | None:
 
 def stream_status() -> dict[str, int]:
     """How many enabled sources want the live stream, and for how many it is reporting."""
-    from exchanges.live import stream_status as reported
+    from exchanges.live import stream_statuses
 
     ids = list(Source.objects.filter(enabled=True, kind="flowbtc").values_list("pk", flat=True))
     try:
-        running = sum(1 for pk in ids if reported(source_id=pk))
+        running = len(stream_statuses(source_ids=ids)) if ids else 0
     except RedisError:
         running = 0
     return {"expected": len(ids), "running": running}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from dashboard.bulk import Row, upsert
@@ -23,6 +23,8 @@ STREAM_PRECEDENCE = timedelta(minutes=2)
 TICKER_FIELDS = ["last", "bid", "ask", "high", "low", "volume", "as_of", "updated_at", "origin"]
 CANDLE_FIELDS = ["open", "high", "low", "close", "volume"]
 DAY = 86400
+RATE_FIELDS = ["rate_in", "rate_out", "reserve", "min_amount", "max_amount", "amount_currency",
+               "to_min", "to_max", "from_fee", "to_fee", "flags", "updated_at"]
 
 
 def split_product(product: str) -> tuple[str, str]:
@@ -80,12 +82,18 @@ def tickers_store(*, source: Source, tickers: Sequence[Ticker], origin: str, now
     return upsert(m.Ticker, list(rows.values()), unique=["source", "product"], update=TICKER_FIELDS)
 
 
-def price_row(*, source: Source, product: str, price: Decimal, at: datetime, now: datetime) -> Row:
-    """Today's (UTC) price of the product's coin in its quote currency; the day's last wins."""
-    coin, quote = split_product(product)
-    as_of = min(at, now)
+def daily_price_row(*, source: Source, coin: str, quote: str, price: Decimal, as_of: datetime,
+                    day: date | None = None) -> Row:
+    """A coin's price on `day` (by default the UTC day of `as_of`); the day's last write wins."""
     return {"source_id": source.pk, "coin": coin, "quote": quote,
-            "date": as_of.astimezone(UTC).date(), "price": price, "as_of": as_of}
+            "date": day or as_of.astimezone(UTC).date(), "price": price, "as_of": as_of}
+
+
+def price_row(*, source: Source, product: str, price: Decimal, at: datetime, now: datetime) -> Row:
+    """Today's price of the product's coin in its quote currency (a time from the future,
+    a skewed exchange clock, counts as now)."""
+    coin, quote = split_product(product)
+    return daily_price_row(source=source, coin=coin, quote=quote, price=price, as_of=min(at, now))
 
 
 def daily_prices_store(*, source: Source, rows: Sequence[Row]) -> int:
@@ -116,9 +124,9 @@ def candles_store(*, source: Source, product: str, interval: int,
             "volume": row.volume,
         }
         if interval == DAY:
-            closes.append({"source_id": source.pk, "coin": coin, "quote": quote,
-                           "date": start.astimezone(UTC).date(), "price": row.close,
-                           "as_of": min(start + timedelta(days=1), row.at)})
+            closes.append(daily_price_row(source=source, coin=coin, quote=quote, price=row.close,
+                                          as_of=min(start + timedelta(days=1), row.at),
+                                          day=start.astimezone(UTC).date()))
     daily_prices_store(source=source, rows=closes)
     return upsert(m.Candle, list(candles.values()),
                   unique=["source", "product", "interval", "start"], update=CANDLE_FIELDS)
@@ -174,10 +182,8 @@ def rates_replace(*, source: Source, rates: Sequence[eb.ExchangeRate], now: date
         for rate in rates
     }
     m.ExchangerRate.objects.filter(source=source).delete()
-    fields = [name for name in next(iter(rows.values())) if name not in (
-        "source_id", "from_currency", "to_currency", "city")]
     return upsert(m.ExchangerRate, list(rows.values()),
-                  unique=["source", "from_currency", "to_currency", "city"], update=fields)
+                  unique=["source", "from_currency", "to_currency", "city"], update=RATE_FIELDS)
 
 
 def partner_balance_store(*, source: Source, info: eb.PartnerInfo | None, now: datetime) -> int:

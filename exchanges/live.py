@@ -47,6 +47,12 @@ def stream_status_publish(*, source_id: int, status: dict[str, Any]) -> None:
     cache.set(status_key(source_id), status, STATUS_TTL)
 
 
+def stream_statuses(*, source_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The statuses of those of `source_ids` a stream reports on, in one cache round trip."""
+    found = cache.get_many([status_key(pk) for pk in source_ids])
+    return {pk: found[status_key(pk)] for pk in source_ids if isinstance(found.get(status_key(pk)), dict)}
+
+
 def stream_status(*, source_id: int) -> dict[str, Any] | None:
     """None when no stream service has reported on this source within STATUS_TTL."""
     value = cache.get(status_key(source_id))

@@ -11,7 +11,7 @@ from typing import Any
 
 from dashboard.bulk import upsert
 from dashboard.models import Source
-from exchanges.ingest import daily_prices_store
+from exchanges.ingest import daily_price_row, daily_prices_store
 from pools import models as m
 from pools.clients import base
 
@@ -277,9 +277,8 @@ def usd_prices_store(
 ) -> int:
     """A pool that publishes exchange rates (SBI Crypto) prices the team's coins in USD."""
     return daily_prices_store(source=source, rows=[
-        {"source_id": source.pk, "coin": figure.coin, "quote": "USD",
-         "date": (figure.as_of or now).astimezone(UTC).date(), "price": figure.usd_rate,
-         "as_of": min(figure.as_of or now, now)}
+        daily_price_row(source=source, coin=figure.coin, quote="USD", price=figure.usd_rate,
+                        as_of=min(figure.as_of or now, now), day=(figure.as_of or now).astimezone(UTC).date())
         for figure in figures if figure.usd_rate
     ])
 
