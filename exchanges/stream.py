@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -35,7 +35,7 @@ from exchanges.clients.flowbtc import parse_products
 from exchanges.clients.flowbtc_account import AccountSnapshot
 from exchanges.clients.flowbtc_models import OrderBook, Ticker
 from exchanges.clients.flowbtc_protocol import TickerRow, TradeRow
-from exchanges.clients.flowbtc_ws import FlowBtcStream
+from exchanges.clients.flowbtc_ws import FlowBtcStream, utc_now
 from exchanges.ingest import (
     books_store,
     candles_store,
@@ -50,7 +50,7 @@ from exchanges.stream_worker import Worker
 
 log = logging.getLogger(__name__)
 
-KIND = "flowbtc"
+KIND = FLOWBTC.kind
 DEFAULT_WS_URL = next(f.default for f in FLOWBTC.options if f.name == "ws_url")
 MINUTE = 60
 
@@ -70,10 +70,6 @@ class Timings:
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
     request_timeout: float = 10.0
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -173,7 +169,7 @@ class SourceStream:
         self.error: str | None = None
         self.error_at = utc_now()
         self._trades: dict[str, list[TradeRow]] = {}
-        self._minutes: dict[tuple[str, datetime], TickerRow] = {}
+        self._minutes: dict[str, list[TickerRow]] = {}
         self._books_due: dict[str, OrderBook] = {}
         self._book_stored: dict[str, float] = {}
         self._ticker_stored: dict[str, float] = {}
@@ -215,8 +211,7 @@ class SourceStream:
         self._last_trade[product] = trade
 
     def on_ticker(self, product: str, tick: TickerRow) -> None:
-        start = tick.candle_start or tick.at.replace(second=0, microsecond=0)
-        self._minutes[(product, start)] = tick
+        self._minutes.setdefault(product, []).append(tick)
         self._last_tick[product] = tick
 
     def on_history(self, product: str, interval: int, rows: list[TickerRow]) -> None:
@@ -256,10 +251,8 @@ class SourceStream:
         for product, trades in self._trades.items():
             self._write(partial(trades_store, source=source, product=product, trades=trades))
         self._trades = {}
-        by_product: dict[str, list[TickerRow]] = {}
-        for (product, _start), tick in self._minutes.items():
-            by_product.setdefault(product, []).append(tick)
-        for product, ticks in by_product.items():
+        # A minute's later ticks replace its earlier ones in candles_store.
+        for product, ticks in self._minutes.items():
             self._write(partial(candles_store, source=source, product=product,
                                    interval=MINUTE, rows=ticks))
         self._minutes = {}

@@ -20,8 +20,6 @@ Row = dict[str, Any]
 
 MAX_BLOCKS = 20  # found blocks kept per coin: the pool's recent ones, not its history
 SUSPECT_RATIO = 1000.0
-# Upstream account answers sometimes echo request parameters; none of these belong in a row.
-SECRET_WORDS = ("key", "secret", "token", "password", "signature")
 WINDOW_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 WORKER_UPDATE_FIELDS = [
@@ -310,13 +308,6 @@ def pool_account_upsert(*, source: Source, snapshot: base.PoolSnapshot, now: dat
     if account := snapshot.account:
         fields |= {"account_id": account.account_id, "name": account.name,
                    "payout_address": account.payout_address, "region": account.region,
-                   "info": without_secrets(account.extra)}
+                   "info": base.without_secrets(account.extra)}
     m.PoolAccount.objects.update_or_create(source=source, defaults={**fields, "updated_at": now})
     return 1
-
-
-def without_secrets(info: dict[str, Any]) -> dict[str, Any]:
-    return {
-        key: value for key, value in info.items()
-        if not any(word in key.lower() for word in SECRET_WORDS)
-    }

@@ -45,8 +45,10 @@ from exchanges.clients.flowbtc_protocol import (
     NOT_AUTHORIZED,
     OMS_ID,
     Action,
+    Frame,
     MessageType,
     Side,
+    encode_frame,
 )
 
 __all__ = ["SIM_2FA_USERNAME", "SIM_PASSWORD", "SIM_USERNAME", "FlowBtcGateway"]
@@ -231,8 +233,7 @@ class Client:
     logged_in: bool = False
 
     def send(self, kind: MessageType, seq: int, name: str, payload: Any) -> None:
-        self.outbox.put_nowait(json.dumps({"m": int(kind), "i": seq, "n": name,
-                                           "o": json.dumps(payload)}))
+        self.outbox.put_nowait(encode_frame(Frame(kind, seq, name, payload)))
 
     def push(self, name: str, payload: Any) -> None:
         seq, self.next_seq = self.next_seq, self.next_seq + 2
@@ -324,9 +325,6 @@ class FlowBtcGateway:
 
     def pause(self) -> None:
         self._in_loop(lambda: setattr(self, "_paused", True))
-
-    def resume(self) -> None:
-        self._in_loop(lambda: setattr(self, "_paused", False))
 
     def request_count(self, name: str) -> int:
         return self._in_loop(lambda: self.requests[name])

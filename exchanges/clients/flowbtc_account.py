@@ -16,14 +16,16 @@ from typing import Any
 from dashboard.http import CredentialsRejected, SchemaError
 from exchanges.clients.flowbtc_models import from_millis
 from exchanges.clients.flowbtc_protocol import INSTRUMENT_IDS
+from pools.clients import base
 from pools.clients.base import as_object, parse_records, pick, shown, to_decimal, to_int
 
 Record = Mapping[str, Any]
 
 # Never stored: the gateway sends these with the user's info, some of them empty.
 SECRET_FIELDS = frozenset({"passwordhash", "pendingemailcode", "sessiontoken"})
-SECRET_WORDS = ("key", "secret", "token", "password")
 TRADES_PAGE = 100
+# Where the gateway's own instrument list lacks an id.
+KNOWN_SYMBOLS = {iid: symbol for symbol, iid in INSTRUMENT_IDS.items()}
 
 
 class TwoFactorRequired(CredentialsRejected):
@@ -48,18 +50,8 @@ def login_user_id(payload: Any) -> int | None:
     return None if user_id is None else to_int(user_id, field="UserId")
 
 
-def is_secret(name: str) -> bool:
-    lowered = name.lower()
-    return lowered in SECRET_FIELDS or any(word in lowered for word in SECRET_WORDS)
-
-
 def without_secrets(value: Any) -> Any:
-    """The value with every secret-looking key dropped, at any depth."""
-    if isinstance(value, Mapping):
-        return {str(k): without_secrets(v) for k, v in value.items() if not is_secret(str(k))}
-    if isinstance(value, list):
-        return [without_secrets(v) for v in value]
-    return value
+    return base.without_secrets(value, also=SECRET_FIELDS)
 
 
 def side_name(value: Any) -> str:
@@ -81,8 +73,7 @@ def optional_time(value: Any, *, field: str) -> datetime | None:
 
 def product_of(instrument: Any, symbols: Mapping[int, str]) -> str:
     iid = to_int(instrument, field="InstrumentId")
-    known = {i: s for s, i in INSTRUMENT_IDS.items()} | dict(symbols)
-    return known.get(iid, f"#{iid}")
+    return symbols.get(iid, KNOWN_SYMBOLS.get(iid, f"#{iid}"))
 
 
 @dataclass(frozen=True, slots=True)

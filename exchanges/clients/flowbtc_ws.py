@@ -378,7 +378,7 @@ class FlowBtcStream:
             self._snapshots[product] = asyncio.create_task(self._snapshot(product))
 
     async def _snapshot(self, product: str) -> None:
-        iid = next(i for i, symbol in self._symbols.items() if symbol == product)
+        iid = self._instrument_id(product)
         try:
             rows = decode_l2_rows(await self._call(
                 "GetL2Snapshot", {"OMSId": OMS_ID, "InstrumentId": iid, "Depth": L2_DEPTH}))
@@ -396,6 +396,9 @@ class FlowBtcStream:
             self._resnapshot(product)
             return
         self._emit_book(book)
+
+    def _instrument_id(self, product: str) -> int:
+        return next(iid for iid, symbol in self._symbols.items() if symbol == product)
 
     def _emit_book(self, book: LiveBook) -> None:
         if self.on_book is not None:
@@ -430,7 +433,7 @@ class FlowBtcStream:
                               span: timedelta) -> list[TickerRow]:
         now = utc_now()
         start = now - span
-        iid = next(i for i, symbol in self._symbols.items() if symbol == product)
+        iid = self._instrument_id(product)
         # The gateway takes whole days, so the answer starts before `start`: trim it.
         rows = decode_ticker_rows(await self._call("GetTickerHistory", {
             "OMSId": OMS_ID, "InstrumentId": iid, "FromDate": start.date().isoformat(),

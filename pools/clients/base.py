@@ -22,6 +22,9 @@ UNIT_FACTORS: dict[str, float] = {
     "H": 1.0, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
 }
 SATOSHI_PER_BTC = Decimal(10**8)
+# Upstream answers sometimes echo credentials or carry session secrets; no key containing
+# one of these words is ever stored.
+SECRET_WORDS = ("key", "secret", "token", "password", "signature")
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,3 +278,16 @@ def unique_by(items: Iterable[T], key: Callable[[T], Hashable]) -> list[T]:
     for item in items:
         seen.setdefault(key(item), item)
     return list(seen.values())
+
+
+def without_secrets(value: Any, *, also: frozenset[str] = frozenset()) -> Any:
+    """The value with every secret-looking key (or one named in `also`, lower case) dropped,
+    at any depth."""
+    if isinstance(value, Mapping):
+        return {
+            str(key): without_secrets(item, also=also) for key, item in value.items()
+            if str(key).lower() not in also and not any(w in str(key).lower() for w in SECRET_WORDS)
+        }
+    if isinstance(value, list):
+        return [without_secrets(item, also=also) for item in value]
+    return value

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -26,16 +25,10 @@ from exchanges.clients.flowbtc_ws import (
     backoff_delay,
     utc_now,
 )
+from tests.exchanges import conftest
 
 WAIT_SECONDS = 2.0
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.005)
+wait_until = conftest.waiter(seconds=WAIT_SECONDS, every=0.005)
 
 
 @pytest.fixture

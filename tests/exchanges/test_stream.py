@@ -7,7 +7,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -29,20 +29,14 @@ from exchanges import models as m
 from exchanges.clients.flowbtc_ws import ALLOWED_CALLS
 from exchanges.stream import StreamService, Timings, stream_configs
 from exchanges.stream_worker import Worker
+from tests.exchanges import conftest
 
 WAIT_SECONDS = 15.0
 FAST = Timings(reload=0.2, status=0.1, flush=0.05, book_store=0.1, ticker=0.1, account=0.3,
                history_refresh=60, backoff_base=0.01, backoff_cap=0.05, request_timeout=5)
 ORDER_CALLS = {"SendOrder", "ModifyOrder", "CancelOrder", "CancelReplaceOrder", "CancelAllOrders",
                "CreateWithdrawTicket", "CreateDepositTicket"}
-
-
-def wait_until(condition: Callable[[], object], what: str) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.02)
+wait_until = conftest.waiter(seconds=WAIT_SECONDS, every=0.02)
 
 
 @pytest.fixture
