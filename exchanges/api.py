@@ -10,13 +10,13 @@ from django.http import HttpRequest
 from dashboard.api import ApiError, api_view, iso, source_param
 from dashboard.models import Source
 from exchanges import selectors
+from pools.api import decimal_text
 
 MAX_DEPTH = 500
 
 
 def text(amount: Decimal | None) -> str | None:
-    """Plain decimal text: no exponent, no trailing zeros."""
-    return None if amount is None else f"{amount.normalize():f}"
+    return None if amount is None else decimal_text(amount)
 
 
 def source_of_kind(request: HttpRequest, kind: str) -> Source:

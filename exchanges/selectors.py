@@ -15,37 +15,24 @@ from dashboard.models import Health, Source, Team
 from exchanges import live
 from exchanges import models as m
 from exchanges.clients.flowbtc import PRODUCTS
+from exchanges.clients.flowbtc_models import BookSides, Level
 
 
 @dataclass(frozen=True)
-class BookView:
+class BookView(BookSides):
     """A product's book from wherever it is freshest: the stream's live copy, else the last
     stored one. Levels are (price, quantity) decimals, best first."""
 
     product: str
-    bids: list[tuple[Decimal, Decimal]]
-    asks: list[tuple[Decimal, Decimal]]
+    bids: list[Level]
+    asks: list[Level]
     as_of: datetime | None  # the newest order's time, as the exchange says
     updated_at: datetime | None  # when we received it
     live: bool  # from the running stream
     origin: str = m.Origin.STREAM  # what stored it: the stream or a REST poll
 
-    @property
-    def best_bid(self) -> Decimal | None:
-        return self.bids[0][0] if self.bids else None
 
-    @property
-    def best_ask(self) -> Decimal | None:
-        return self.asks[0][0] if self.asks else None
-
-    @property
-    def spread(self) -> Decimal | None:
-        if self.best_bid is None or self.best_ask is None:
-            return None
-        return self.best_ask - self.best_bid
-
-
-def levels(raw: list[list[str]], depth: int | None) -> list[tuple[Decimal, Decimal]]:
+def levels(raw: list[list[str]], depth: int | None) -> list[Level]:
     rows = raw if depth is None else raw[:depth]
     return [(Decimal(price), Decimal(quantity)) for price, quantity in rows]
 
@@ -109,6 +96,10 @@ class CandleSeries:
     width: int  # seconds per drawn candle
     stored_interval: int | None  # the stored candles they were read from; None: no candles
     candles: list[CandleRow] = field(default_factory=list)
+
+
+def candles_exist(*, source: Source, product: str) -> bool:
+    return m.Candle.objects.filter(source=source, product=product).exists()
 
 
 def candle_width(span: timedelta, max_candles: int = MAX_CANDLES) -> int:

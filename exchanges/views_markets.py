@@ -8,25 +8,26 @@ them all in step. The candle chart has its own, slower refresh.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
+from itertools import accumulate
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.utils import timezone
 
 from dashboard.models import Source
-from dashboard.selectors import team_source_get
 from dashboard.teams import team_view
+from dashboard.views import page
 from exchanges import models as m
 from exchanges import selectors
 from exchanges.ingest import split_product
 from exchanges.selectors import BookView, CandleSeries, PriceChange
 from pools.charts import DEFAULT_RANGE, RANGES
-from pools.presenters import epoch_ms
+from pools.presenters import epoch_ms, time_unit
+from pools.views import chosen_range
 
 TEMPLATE = "exchanges/markets.html"
 FRAGMENTS = frozenset({"market-body", "market-candles", "market-live"})  # by the id they replace
@@ -91,6 +92,11 @@ class MarketFormat:
         text = self.number(value, self.quantity_places if places is None else places)
         return f"{text} {self.base}" if unit and value is not None else text
 
+    def chart_units(self) -> dict[str, Any]:
+        """What static/js/market-charts.js needs to write prices and quantities as above."""
+        return {"base": self.base, "quote": self.quote, "prefix": CURRENCY_PREFIX.get(self.quote, ""),
+                "price_places": self.price_places, "quantity_places": self.quantity_places}
+
 
 def percent_text(value: Decimal | None, *, places: int = 2, sign: bool = True) -> str:
     if value is None:
@@ -105,11 +111,10 @@ def market_sources_and_choice(request: HttpRequest) -> tuple[list[Source], Sourc
     raw = request.GET.get("source", "")
     if not raw:
         return sources, sources[0] if sources else None
-    if not raw.isdigit():
-        raise Http404("No such source.")
-    source = team_source_get(team=team, pk=int(raw))
-    if source.kind != "flowbtc":
-        raise Http404("Not a FlowBTC source.")
+    # Another team's source, or one of another kind, is not among them: a 404 either way.
+    source = next((s for s in sources if str(s.pk) == raw), None)
+    if source is None:
+        raise Http404("No such FlowBTC source.")
     return sources, source
 
 
@@ -151,23 +156,16 @@ def ladder(*, fmt: MarketFormat, book: BookView | None) -> dict[str, Any] | None
     the spread, right above the best bid."""
     if book is None:
         return None
-    sides: dict[str, list[dict[str, str]]] = {}
-    totals: dict[str, list[Decimal]] = {}
-    for name, levels in (("bids", book.bids[:LADDER_LEVELS]), ("asks", book.asks[:LADDER_LEVELS])):
-        running, cumulative = Decimal(0), []
-        for _, quantity in levels:
-            running += quantity
-            cumulative.append(running)
-        totals[name] = cumulative
+    shown = {"bids": book.bids[:LADDER_LEVELS], "asks": book.asks[:LADDER_LEVELS]}
+    totals = {name: list(accumulate(quantity for _, quantity in levels)) for name, levels in shown.items()}
     whole = max([*totals["bids"][-1:], *totals["asks"][-1:], Decimal(0)])
-    for name, levels in (("bids", book.bids[:LADDER_LEVELS]), ("asks", book.asks[:LADDER_LEVELS])):
-        sides[name] = [
-            {"price": fmt.price(price, unit=False), "quantity": fmt.quantity(quantity),
-             "total": fmt.quantity(total), "fill": fill_class(total, whole)}
-            for (price, quantity), total in zip(levels, totals[name], strict=True)
-        ]
-    spread = book.spread
-    mid = (book.best_bid + book.best_ask) / 2 if spread is not None else None  # type: ignore[operator]
+    sides = {
+        name: [{"price": fmt.price(price, unit=False), "quantity": fmt.quantity(quantity),
+                "total": fmt.quantity(total), "fill": fill_class(total, whole)}
+               for (price, quantity), total in zip(levels, totals[name], strict=True)]
+        for name, levels in shown.items()
+    }
+    spread, mid = book.spread, book.mid
     return {
         "asks": list(reversed(sides["asks"])), "bids": sides["bids"],
         "spread": fmt.price(spread, unit=False) if spread is not None else None,
@@ -186,8 +184,8 @@ def depth_spec(*, fmt: MarketFormat, book: BookView | None) -> dict[str, Any] | 
     if book is None or not (book.bids or book.asks):
         return None
     bids, asks = book.bids[:DEPTH_LEVELS], book.asks[:DEPTH_LEVELS]
-    if bids and asks:
-        mid = (bids[0][0] + asks[0][0]) / 2
+    mid = book.mid
+    if mid is not None:
         reaches = sorted([mid - bids[-1][0], asks[-1][0] - mid])
         # A side of one or two levels would shrink the view to the spread; then show the other.
         reach = reaches[0] if reaches[0] * 5 >= reaches[1] else reaches[1]
@@ -219,26 +217,22 @@ def depth_spec(*, fmt: MarketFormat, book: BookView | None) -> dict[str, Any] | 
         "kind": "depth",
         "bids": bid_series, "asks": ask_series,
         "min": float(low), "max": float(high),
-        "base": fmt.base, "quote": fmt.quote, "prefix": CURRENCY_PREFIX.get(fmt.quote, ""),
-        "price_places": fmt.price_places, "quantity_places": fmt.quantity_places,
+        **fmt.chart_units(),
         "x_title": f"Price ({fmt.quote} per {fmt.base})",
         "y_title": f"Cumulative quantity ({fmt.base})",
     }
 
 
 def candle_spec(*, fmt: MarketFormat, series: CandleSeries, start: datetime, end: datetime) -> dict[str, Any]:
-    span = end - start
     return {
         "kind": "candles",
         "width": series.width * 1000,
         "start": epoch_ms(start), "end": epoch_ms(end),
-        "time_unit": "day" if timedelta(days=2) < span <= timedelta(days=120) else
-                     "month" if span > timedelta(days=120) else None,
+        "time_unit": time_unit(end - start),
         "tooltip_format": "yyyy-MM-dd" if series.width >= 86400 else "yyyy-MM-dd HH:mm",
         "candles": [[epoch_ms(c.start), float(c.open), float(c.high), float(c.low), float(c.close),
                      float(c.volume)] for c in series.candles],
-        "base": fmt.base, "quote": fmt.quote, "prefix": CURRENCY_PREFIX.get(fmt.quote, ""),
-        "price_places": fmt.price_places, "quantity_places": fmt.quantity_places,
+        **fmt.chart_units(),
         "y_title": f"Price ({fmt.quote} per {fmt.base})",
         "volume_title": f"Volume ({fmt.base})",
     }
@@ -284,7 +278,7 @@ def candles_context(*, source: Source, product: str, range_key: str, now: dateti
     fmt = MarketFormat(product)
     start = now - RANGES[range_key]
     series = selectors.candle_series(source=source, product=product, start=start, end=now)
-    has_any = bool(series.candles) or m.Candle.objects.filter(source=source, product=product).exists()
+    has_any = bool(series.candles) or selectors.candles_exist(source=source, product=product)
     return {
         "candles": series, "candle_spec": candle_spec(fmt=fmt, series=series, start=start, end=now),
         "candle_width": width_text(series.width), "has_any_candles": has_any,
@@ -297,13 +291,12 @@ def markets(request: HttpRequest) -> HttpResponse:
     sources, source = market_sources_and_choice(request)
     now = timezone.now()
     context: dict[str, Any] = {"sources": sources, "source": source}
-    template = TEMPLATE
+    fragment = ""
     if source is not None:
         products = selectors.products(source=source)
         wanted = request.GET.get("product", "").strip().upper()
         product = wanted if wanted in products else (products[0] if products else "")
-        range_key = request.GET.get("range", DEFAULT_RANGE)
-        range_key = range_key if range_key in RANGES else DEFAULT_RANGE
+        range_key = chosen_range(request, RANGES, DEFAULT_RANGE)
         query = {"source": source.pk, "product": product}
         context.update({
             "fmt": MarketFormat(product) if product else None,
@@ -321,6 +314,6 @@ def markets(request: HttpRequest) -> HttpResponse:
         if product and target != "market-live":
             context.update(candles_context(source=source, product=product, range_key=range_key, now=now))
         if target in FRAGMENTS and (product or target == "market-body"):
-            template = f"{TEMPLATE}#{target}"
+            fragment = target
     with timezone.override(ZoneInfo(request.team.timezone)):  # type: ignore[attr-defined]
-        return render(request, template, context)
+        return page(request, TEMPLATE, context, fragment)

@@ -35,12 +35,12 @@ def from_millis(value: Any, *, field: str = "time") -> datetime:
         raise SchemaError(f"{field} is not a time: {shown(value)}") from None
 
 
-@dataclass(frozen=True, slots=True)
-class OrderBook:
-    product: str
-    bids: list[Level]  # best (highest) first
-    asks: list[Level]  # best (lowest) first
-    as_of: datetime | None  # the newest order's time; None for an empty book
+class BookSides:
+    """The best prices of a book whose levels are listed best first, whatever holds them."""
+
+    __slots__ = ()
+    bids: list[Level]
+    asks: list[Level]
 
     @property
     def best_bid(self) -> Decimal | None:
@@ -49,6 +49,26 @@ class OrderBook:
     @property
     def best_ask(self) -> Decimal | None:
         return self.asks[0][0] if self.asks else None
+
+    @property
+    def spread(self) -> Decimal | None:
+        if self.best_bid is None or self.best_ask is None:
+            return None
+        return self.best_ask - self.best_bid
+
+    @property
+    def mid(self) -> Decimal | None:
+        if self.best_bid is None or self.best_ask is None:
+            return None
+        return (self.best_bid + self.best_ask) / 2
+
+
+@dataclass(frozen=True, slots=True)
+class OrderBook(BookSides):
+    product: str
+    bids: list[Level]  # best (highest) first
+    asks: list[Level]  # best (lowest) first
+    as_of: datetime | None  # the newest order's time; None for an empty book
 
 
 @dataclass(frozen=True, slots=True)

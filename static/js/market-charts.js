@@ -23,7 +23,7 @@
   }
 
   function palette() {
-    return { up: css("--ok"), down: css("--err"), grid: css("--border"), text: css("--muted"), volume: css("--muted") };
+    return { up: css("--ok"), down: css("--err"), grid: css("--border"), text: css("--muted") };
   }
 
   function number(value, places) {
@@ -40,6 +40,19 @@
       grid: { color: colors.grid },
       ticks: { color: colors.text, maxRotation: 0, autoSkipPadding: 14 },
       title: { display: true, text: title, color: colors.text },
+    };
+  }
+
+  // Both charts: drawn at once (they redraw every couple of seconds), the tooltip follows x.
+  function options(scales, plugins) {
+    return {
+      locale: LOCALE,
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: false,
+      interaction: { mode: "nearest", axis: "x", intersect: false },
+      scales: scales,
+      plugins: plugins,
     };
   }
 
@@ -70,26 +83,18 @@
         // A bid level holds from its price down to the next one, an ask level up to the next.
         datasets: [side("Bids", spec.bids, colors.up, "after"), side("Asks", spec.asks, colors.down, "before")],
       },
-      options: {
-        locale: LOCALE,
-        responsive: true,
-        maintainAspectRatio: false,
-        animation: false,
-        interaction: { mode: "nearest", axis: "x", intersect: false },
-        scales: { x: x, y: y },
-        plugins: {
-          legend: { labels: { color: colors.text, boxWidth: 12 } },
-          tooltip: {
-            callbacks: {
-              title: function (items) { return items.length ? price(spec, items[0].parsed.x) : ""; },
-              label: function (ctx) {
-                var where = ctx.datasetIndex === 0 ? "bid at or above this price" : "asked at or below this price";
-                return number(ctx.parsed.y, spec.quantity_places) + " " + spec.base + " " + where;
-              },
+      options: options({ x: x, y: y }, {
+        legend: { labels: { color: colors.text, boxWidth: 12 } },
+        tooltip: {
+          callbacks: {
+            title: function (items) { return items.length ? price(spec, items[0].parsed.x) : ""; },
+            label: function (ctx) {
+              var where = ctx.datasetIndex === 0 ? "bid at or above this price" : "asked at or below this price";
+              return number(ctx.parsed.y, spec.quantity_places) + " " + spec.base + " " + where;
             },
           },
         },
-      },
+      }),
     };
   }
 
@@ -158,34 +163,26 @@
           },
         ],
       },
-      options: {
-        locale: LOCALE,
-        responsive: true,
-        maintainAspectRatio: false,
-        animation: false,
-        interaction: { mode: "nearest", axis: "x", intersect: false },
-        scales: {
-          x: x,
-          y: y,
-          // Volume bars share the bottom fifth of the plot, under the candles.
-          volume: { type: "linear", display: false, beginAtZero: true, max: (maxVolume || 1) * 5 },
-        },
-        plugins: {
-          legend: { display: false },
-          tooltip: {
-            filter: function (item) { return item.datasetIndex === 0; },
-            callbacks: {
-              label: function (ctx) {
-                var r = ctx.raw;
-                return [
-                  "Open " + price(spec, r.o), "High " + price(spec, r.h), "Low " + price(spec, r.l),
-                  "Close " + price(spec, r.c), "Volume " + number(r.v, 4) + " " + spec.base,
-                ];
-              },
+      options: options({
+        x: x,
+        y: y,
+        // Volume bars share the bottom fifth of the plot, under the candles.
+        volume: { type: "linear", display: false, beginAtZero: true, max: (maxVolume || 1) * 5 },
+      }, {
+        legend: { display: false },
+        tooltip: {
+          filter: function (item) { return item.datasetIndex === 0; },
+          callbacks: {
+            label: function (ctx) {
+              var r = ctx.raw;
+              return [
+                "Open " + price(spec, r.o), "High " + price(spec, r.h), "Low " + price(spec, r.l),
+                "Close " + price(spec, r.c), "Volume " + number(r.v, 4) + " " + spec.base,
+              ];
             },
           },
         },
-      },
+      }),
       plugins: [candleSizer],
     };
   }
