@@ -18,7 +18,6 @@ from dashboard.models import Source, Team
 from exchanges import models as m
 
 KIND = "btcchange24"
-RATE_SORTS = ("from", "to", "rate", "inverse", "reserve", "min", "max", "fee", "city", "flags")
 DEFAULT_RATE_SORT = "from"
 # "BTC>ETH", "BTC->USDTTRC20", "btc/eth", "BTC → ETH": a direction rather than two currencies.
 DIRECTION_QUERY = re.compile(r"^\s*([\w.]+)\s*(?:->|→|>|/)\s*([\w.]+)\s*$")
@@ -77,7 +76,6 @@ class RateRow:
     to_fee: Fee | None
     city: str
     flags: tuple[str, ...]
-    updated_at: datetime
 
     @property
     def price(self) -> Decimal:
@@ -98,7 +96,7 @@ class RateRow:
             limit_currency=rate.amount_currency or rate.from_currency,
             to_min=rate.to_min, to_max=rate.to_max,
             from_fee=Fee.parse(rate.from_fee), to_fee=Fee.parse(rate.to_fee), city=rate.city,
-            flags=tuple(str(flag) for flag in (rate.flags or [])), updated_at=rate.updated_at,
+            flags=tuple(str(flag) for flag in (rate.flags or [])),
         )
 
 
@@ -165,7 +163,7 @@ class RateTable:
 
 def exchanger_rates_search(*, source: Source, q: str = "", sort: str = DEFAULT_RATE_SORT) -> RateTable:
     """The source's current rate table, narrowed to the currencies in `q` and sorted by a
-    column of RATE_SORTS ("-" first for descending). A table holds at most a few thousand
+    column of SORT_KEYS ("-" first for descending). A table holds at most a few thousand
     directions, so the computed columns (rate, inverse, parsed fees) sort in Python."""
     every = m.ExchangerRate.objects.filter(source=source)
     summary = every.aggregate(total=Count("id"), as_of=Max("updated_at"))
@@ -224,11 +222,11 @@ def partner_balance_series(*, source: Source, window: DayWindow) -> list[tuple[d
             .order_by("at").values_list("at", "balance"))
     if window.end - window.start <= HOURLY_BALANCE_SPAN:
         return list(rows)
-    per_day: dict[date, tuple[datetime, Decimal]] = {}
+    last_of_day: dict[date, tuple[datetime, Decimal]] = {}
     for at, balance in rows:
-        per_day[at.astimezone(window.zone).date()] = (window.noon(at.astimezone(window.zone).date()),
-                                                      balance)
-    return list(per_day.values())
+        day = at.astimezone(window.zone).date()
+        last_of_day[day] = (window.noon(day), balance)
+    return list(last_of_day.values())
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -17,12 +17,11 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
 from dashboard.models import Source
-from dashboard.selectors import team_source_get
 from dashboard.teams import team_view
 from dashboard.views import page
 from exchanges import selectors_exchanger as sel
 from exchanges.models import PartnerBalance, PartnerExchange
-from pools.presenters import epoch_ms
+from pools.presenters import epoch_ms, time_unit
 
 TEMPLATE = "exchanges/exchanger.html"
 RANGES = {"7d": 7, "30d": 30, "90d": 90, "1y": 365}
@@ -192,17 +191,13 @@ def referral_context(*, source: Source, state: State, link: str) -> dict[str, An
             "built_link": built if state.cur_from or state.cur_to else ""}
 
 
-def time_unit(window: sel.DayWindow) -> str:
-    # Chart.js would pick hours for a week; past four months day labels crowd each other.
-    return "month" if window.end - window.start > timedelta(days=120) else "day"
-
-
 def day_bars(window: sel.DayWindow, datasets: list[tuple[str, str, list[Any]]], *,
              unit: str, title: str, decimals: int) -> dict[str, Any]:
     """A bar chart spec for static/js/charts.js: one bar a day, stacked when several sets."""
     return {
         "type": "bar", "stacked": len(datasets) > 1, "unit": unit, "decimals": decimals,
-        "tick_decimals": 0 if decimals == 0 else 2, "y_title": title, "time_unit": time_unit(window),
+        "tick_decimals": 0 if decimals == 0 else 2, "y_title": title,
+        "time_unit": time_unit(window.end - window.start),
         "tooltip_format": "yyyy-MM-dd", "x_title": f"Day ({window.zone.key})",
         "start": epoch_ms(window.start), "end": epoch_ms(window.stop),
         "datasets": [{"label": label, "color": color,
@@ -214,7 +209,7 @@ def day_bars(window: sel.DayWindow, datasets: list[tuple[str, str, list[Any]]], 
 def balance_line(window: sel.DayWindow, points: list[tuple[datetime, Decimal]]) -> dict[str, Any]:
     return {
         "type": "line", "unit": "", "decimals": 2, "tick_decimals": 2, "y_title": "Balance",
-        "time_unit": time_unit(window), "x_title": f"Time ({window.zone.key})",
+        "time_unit": time_unit(window.end - window.start), "x_title": f"Time ({window.zone.key})",
         "start": epoch_ms(window.start), "end": epoch_ms(window.stop),
         "datasets": [{"label": "Balance", "color": AMBER,
                       "points": [[epoch_ms(at), float(v)] for at, v in points]}],
@@ -304,15 +299,15 @@ def partner_context(*, source: Source, state: State, latest: PartnerBalance | No
 
 
 def chosen_source(request: HttpRequest, sources: list[Source]) -> Source | None:
-    """The `source` asked for (another team's answers 404, as does a source of another
-    kind), else the team's first btcchange24 source."""
+    """The `source` asked for, picked from the team's btcchange24 sources (another team's
+    answers 404, as does a source of another kind), else the first of them."""
     raw = request.GET.get("source", "")
-    if raw.isdigit():
-        source = team_source_get(team=request.team, pk=int(raw))  # type: ignore[attr-defined]
-        if source.kind != sel.KIND:
-            raise Http404("Not a btcchange24 source.")
-        return source
-    return sources[0] if sources else None
+    if not raw.isdigit():
+        return sources[0] if sources else None
+    for source in sources:
+        if source.pk == int(raw):
+            return source
+    raise Http404("No such btcchange24 source.")
 
 
 @team_view()

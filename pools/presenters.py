@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from exchanges.fiat import DayPrices, FiatTotal, Price, Valued
+from exchanges.fiat import FiatTotal, Price, Valued
 from pools.charts import Point, hashrate_unit
 from pools.selectors import CoinFigures
 
@@ -41,18 +41,23 @@ def epoch_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
+def time_unit(span: timedelta) -> str | None:
+    """Chart.js picks hours for a wide week-long chart, and crowds day labels past four
+    months: name the unit past two days."""
+    if span > timedelta(days=120):
+        return "month"
+    return "day" if span > timedelta(days=2) else None
+
+
 def hashrate_chart(
     datasets: Sequence[tuple[str, Sequence[Point]]], *, start: datetime, end: datetime
 ) -> dict[str, Any]:
     """A line chart spec for static/js/charts.js, in the unit that suits the largest value."""
     largest = max((v for _, points in datasets for _, v in points), default=0.0)
     unit = hashrate_unit(largest)
-    span = end - start
     return {
         "type": "line",
-        # Chart.js picks hours for a wide week-long chart; name the unit past two days.
-        "time_unit": "day" if timedelta(days=2) < span <= timedelta(days=120) else
-                     "month" if span > timedelta(days=120) else None,
+        "time_unit": time_unit(end - start),
         "unit": unit.label,
         "divisor": unit.divisor,
         "decimals": 2,
@@ -137,16 +142,15 @@ def plural(count: int, noun: str) -> str:
 
 
 def fiat_totals(
-    items: Iterable[tuple[str, Decimal, date | None]], *, prices: DayPrices, quotes: Sequence[str],
-    amounts: dict[str, Decimal],
+    items: Iterable[tuple[str, Sequence[Valued]]], *, quotes: Sequence[str], amounts: dict[str, Decimal],
 ) -> list[CoinTotal]:
-    """Per coin, the sum of each item's value at its own day's price, and the rows left
-    out for want of a price; then, when there are several coins, one total across them."""
+    """Per coin, the sum of each item's values (one per quote, each at its own day's price),
+    and the rows left out for want of a price; then, when there are several coins, one
+    total across them."""
     per_coin: dict[str, list[FiatTotal]] = {coin: [FiatTotal(q) for q in quotes] for coin in amounts}
-    for coin, amount, day in items:
+    for coin, values in items:
         totals = per_coin.setdefault(coin, [FiatTotal(q) for q in quotes])
-        for total, value in zip(totals, prices.row_values(coin=coin, amount=amount, day=day, quotes=quotes),
-                                strict=True):
+        for total, value in zip(totals, values, strict=True):
             total.add(value)
     result = [CoinTotal(coin, amounts.get(coin), per_coin[coin]) for coin in sorted(per_coin)]
     if len(result) > 1 and quotes:

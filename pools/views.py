@@ -18,7 +18,7 @@ from dashboard.models import Source
 from dashboard.selectors import team_source_get
 from dashboard.teams import team_view
 from dashboard.views import page
-from exchanges.fiat import FIAT, fiat_hint, team_current_prices, team_day_prices
+from exchanges.fiat import FIAT, DayPrices, Valued, fiat_hint, team_current_prices, team_day_prices
 from pools import selectors
 from pools.charts import DEFAULT_RANGE, RANGES, format_hashrate, parse_moment
 from pools.models import PoolAccount, PoolCoinStat, Worker
@@ -95,7 +95,7 @@ def overview_context(*, team: Any) -> dict[str, Any]:
     start = end - RANGES["24h"]
     figures = selectors.team_pool_overview(sources=sources)
     # Balances are worth what the coins fetch now: the current price, named with its age.
-    prices = team_current_prices(team=team, coins=[coin.coin for coin in figures.coins], now=end)
+    prices = team_current_prices(team=team, coins=[c.coin for c in figures.coins if c.has_balance], now=end)
     for coin in figures.coins:
         coin.fiat = coin_fiat(coin, prices.get(coin.coin, []))  # type: ignore[attr-defined]
     enabled = [s for s in sources if s.enabled]
@@ -221,12 +221,15 @@ def utc_day(moment: datetime | None) -> Any:
     return moment.astimezone(UTC).date() if moment else None
 
 
-def payout_items(shown: list[Any], in_range: Any) -> list[tuple[str, Any, Any]]:
-    """Every payout in the range as (coin, amount, UTC day): the shown ones when that is all."""
+def payout_values(shown: list[Any], in_range: Any, *, prices: DayPrices,
+                  quotes: list[str]) -> list[tuple[str, list[Valued]]]:
+    """Every payout in the range as (coin, values): the shown ones, already valued, when
+    that is all of them."""
     if len(shown) < PAYOUTS_SHOWN:
-        return [(p.coin, p.amount, utc_day(p.paid_at)) for p in shown]
+        return [(p.coin, p.fiat) for p in shown]
     rows = in_range.values_list("coin", "amount", "paid_at")
-    return [(coin, amount, utc_day(at)) for coin, amount, at in rows]
+    return [(coin, prices.row_values(coin=coin, amount=amount, day=utc_day(at), quotes=quotes))
+            for coin, amount, at in rows]
 
 
 def total_rows(earned: list[Any], paid: list[Any]) -> list[list[Any]]:
@@ -240,7 +243,8 @@ def earnings(request: HttpRequest) -> HttpResponse:
     scope = scope_of(request)
     sources = scope.sources
     range_key, start, end = earnings_window(request)
-    rows = list(selectors.team_earnings(sources=sources, start=start, end=end))
+    earnings_in_range = selectors.team_earnings(sources=sources, start=start, end=end)
+    rows = list(earnings_in_range)
     payouts_in_range = selectors.team_payouts(sources=sources, start=start, end=end)
     payouts = list(payouts_in_range[:PAYOUTS_SHOWN])
     charts = []
@@ -254,7 +258,7 @@ def earnings(request: HttpRequest) -> HttpResponse:
     for coin, per_source in sorted(by_coin.items()):
         charts.append({"coin": coin, "spec": earnings_chart(
             sorted(per_source.items()), coin=coin, start=chart_start, end=chart_end)})
-    earning_totals = selectors.totals_by_coin(selectors.team_earnings(sources=sources, start=start, end=end))
+    earning_totals = selectors.totals_by_coin(earnings_in_range)
     payout_totals = selectors.totals_by_coin(payouts_in_range)
     # Every row is worth its amount at the price of its own (UTC pool) day.
     day_prices = team_day_prices(team=request.team, start=start, end=end,  # type: ignore[attr-defined]
@@ -273,11 +277,11 @@ def earnings(request: HttpRequest) -> HttpResponse:
         "earning_totals": earning_totals, "payout_totals": payout_totals, "quotes": quotes,
         "total_rows": total_rows(
             [("Earned in range", total.note("row"), total) for total in fiat_totals(
-                ((r.coin, r.amount, r.date) for r in rows), prices=day_prices, quotes=quotes,
-                amounts=earning_totals)],
+                ((r.coin, r.fiat) for r in rows),  # type: ignore[attr-defined]
+                quotes=quotes, amounts=earning_totals)],
             [("Paid out in range", total.note("payout"), total) for total in fiat_totals(
-                payout_items(payouts, payouts_in_range), prices=day_prices, quotes=quotes,
-                amounts=payout_totals)],
+                payout_values(payouts, payouts_in_range, prices=day_prices, quotes=quotes),
+                quotes=quotes, amounts=payout_totals)],
         ),
         "fiat_hint": None if quotes or not (rows or payouts) else fiat_hint(team=request.team),  # type: ignore[attr-defined]
         "query": request.GET.urlencode(),
