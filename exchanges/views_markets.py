@@ -76,17 +76,23 @@ class MarketFormat:
     def number(self, value: Decimal | None, places: int) -> str:
         return "—" if value is None else f"{value:,.{places}f}"
 
-    def price(self, value: Decimal | None, *, unit: bool = True, sign: bool = False) -> str:
+    def price(self, value: Decimal | None, *, unit: bool = True, sign: bool = False,
+              places: int | None = None) -> str:
         """A price in the quote currency: "R$ 350,123.45" (prefix) or "0.03712345 BTC"."""
         if value is None:
             return "—"
-        text = self.number(abs(value) if sign else value, self.price_places)
+        text = self.number(abs(value) if sign else value, self.price_places if places is None else places)
         if unit:
             prefix = CURRENCY_PREFIX.get(self.quote)
             text = f"{prefix} {text}" if prefix else f"{text} {self.quote}"
         if sign:
             text = (MINUS if value < 0 else "+") + text
         return text
+
+    def amount(self, value: Decimal | None) -> str:
+        """A sum of money in the quote currency, at that currency's own precision: a fill of
+        XRP is worth R$ 9,729.01, although XRP is priced to four places."""
+        return self.price(value, places=QUOTE_PLACES.get(self.quote, 2))
 
     def quantity(self, value: Decimal | None, *, unit: bool = False, places: int | None = None) -> str:
         text = self.number(value, self.quantity_places if places is None else places)
@@ -269,7 +275,7 @@ def live_context(*, source: Source, product: str, now: datetime) -> dict[str, An
                         "quantity": fmt.quantity(o.quantity), "orig_quantity": fmt.quantity(o.orig_quantity),
                         "executed": fmt.quantity(o.executed)} for o in orders],
             "fills": [{"fill": f, "price": fmt.price(f.price, unit=False),
-                       "quantity": fmt.quantity(f.quantity), "value": fmt.price(f.value)} for f in fills],
+                       "quantity": fmt.quantity(f.quantity), "value": fmt.amount(f.value)} for f in fills],
         } if account or orders or fills else None,
     }
 

@@ -450,3 +450,12 @@ def test_several_sources_get_a_picker(alice, flow, team) -> None:
     body = get(client_for(alice), flow)
     assert 'id="market-source"' in body and "FlowBTC backup" in body
     assert f'<option value="{second.pk}" >' in body or f'value="{second.pk}"' in body
+
+
+def test_a_fills_value_reads_at_the_quote_currencys_precision() -> None:
+    from exchanges.views_markets import MarketFormat
+
+    xrp, ethbtc = MarketFormat("XRPBRL"), MarketFormat("ETHBTC")
+    assert xrp.price(Decimal("12.20291")) == "R$ 12.2029"
+    assert xrp.amount(Decimal("9729.0061")) == "R$ 9,729.01"
+    assert ethbtc.amount(Decimal("0.0123456789")) == "0.01234568 BTC"
