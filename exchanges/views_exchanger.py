@@ -56,6 +56,16 @@ def amount(value: Decimal | None) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def money(value: Decimal | None) -> str:
+    """A partner balance or reward: as `amount`, but never fewer than two decimals, so a
+    column of them lines up (0.30, 13.63, 270.23)."""
+    text = amount(value)
+    if text == "—":
+        return text
+    whole, _, cents = text.partition(".")
+    return f"{whole}.{cents.ljust(2, '0')}"
+
+
 def fee_text(fee: sel.Fee | None, currency: str) -> str:
     if fee is None:
         return ""
@@ -225,7 +235,7 @@ def recent_rows(exchanges: list[PartnerExchange]) -> list[dict[str, Any]]:
     return [{
         "at": x.at, "give": amount(x.amount_give), "get": amount(x.amount_get),
         "course": f"{amount(x.course_give)} → {amount(x.course_get)}", "succeeded": x.succeeded,
-        "accrued": x.accrued, "reward": amount(x.partner_reward),
+        "accrued": x.accrued, "reward": money(x.partner_reward),
     } for x in exchanges]
 
 
@@ -284,10 +294,10 @@ def partner_context(*, source: Source, state: State, latest: PartnerBalance | No
         "progress": max(min(latest.balance, latest.min_payout), Decimal(0))
         if latest.min_payout > 0 else None,
         "figures": {
-            "balance": amount(latest.balance), "min_payout": amount(latest.min_payout),
-            "total_received": amount(latest.total_received), "remaining": amount(remaining),
+            "balance": money(latest.balance), "min_payout": money(latest.min_payout),
+            "total_received": money(latest.total_received), "remaining": money(remaining),
             "percent": percent(max(latest.balance, Decimal(0)), latest.min_payout),
-            "reward": amount(sum((d.reward for d in days), Decimal(0))),
+            "reward": money(sum((d.reward for d in days), Decimal(0))),
         },
         "totals": {
             "exchanges": sum(d.count for d in days), "succeeded": sum(d.succeeded for d in days),

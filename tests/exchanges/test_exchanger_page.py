@@ -161,8 +161,8 @@ def test_a_history_restore_gets_the_whole_page(alice, exchanger: Source) -> None
 
 def test_the_partner_panel_shows_balance_payout_charts_and_exchanges(alice, exchanger: Source) -> None:
     body = body_of(client_for(alice), "/exchanger/")
-    assert ">12.5</div>" in body  # balance
-    assert "37.5 to go to the minimum payout (25% reached)" in body
+    assert ">12.50</div>" in body  # balance
+    assert "37.50 to go to the minimum payout (25% reached)" in body
     assert '<progress class="payout-progress" max="50.000000000000" value="12.500000000000"' in body
     for chart in ("balance", "exchanges", "rewards", "clicks"):
         assert f'id="chart-partner-{chart}" data-spec=' in body
@@ -322,3 +322,11 @@ def test_a_source_of_another_kind_is_404(alice, source: Source) -> None:
 def test_anonymous_is_sent_to_sign_in(exchanger: Source) -> None:
     response = Client().get("/exchanger/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_partner_money_keeps_two_decimals() -> None:
+    from exchanges.views_exchanger import money
+
+    assert [money(Decimal(v)) for v in ("0.3", "13.63", "50", "0.000123")] == [
+        "0.30", "13.63", "50.00", "0.000123"]
+    assert money(None) == "—"
