@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -93,6 +94,19 @@ class ForbiddenCall(RuntimeError):
 
 def log_error(error: Exception) -> None:
     log.warning("FlowBTC stream: %s", error)
+
+
+def connection_problem(url: str, error: Exception) -> Exception:
+    """A socket-level failure in words a person can act on ("cannot reach the FlowBTC gateway
+    at wss://...: connection refused"); the gateway's own refusals pass through as they are."""
+    if isinstance(error, UpstreamError):
+        return error
+    if isinstance(error, OSError) and error.errno:
+        detail = os.strerror(error.errno)  # asyncio's own text repeats the address
+    else:
+        detail = str(error) or type(error).__name__
+    reason = detail[:1].lower() + detail[1:]
+    return UpstreamError(f"cannot reach the FlowBTC gateway at {url}: {reason}")
 
 
 def backoff_delay(attempt: int, *, base: float, cap: float) -> float:
@@ -180,7 +194,7 @@ class FlowBtcStream:
             try:
                 await self._until_stopped(self._connect_once())
             except CONNECTION_ERRORS as exc:
-                self.on_error(exc)
+                self.on_error(connection_problem(self.url, exc))
             if self._stopped.is_set():
                 break
             # A connection that got going restarts the backoff, however it ended.

@@ -297,3 +297,11 @@ def test_the_gateway_refuses_order_calls(gateway: FlowBtcGateway) -> None:
         frame = json.loads(ws.recv(timeout=WAIT_SECONDS))
     assert (frame["m"], frame["n"]) == (5, "SendOrder")
     assert json.loads(frame["o"])["errorcode"] == 101
+
+
+def test_an_unreachable_gateway_is_reported_in_words() -> None:
+    recorder = Recorder()
+    url = "ws://127.0.0.1:9/WSGateway/"  # the discard port: nothing listens there
+    with running(recorder.stream(url, ["BTCBRL"])):
+        wait_until(lambda: recorder.errors, "a reported error")
+    assert str(recorder.errors[0]) == f"cannot reach the FlowBTC gateway at {url}: connection refused"
