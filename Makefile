@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TEST_SECRET_KEY := test-only-secret-key-not-for-production-0123456789
 TEST_FERNET_KEY := 2SnKqDOc4Fu6dNwhiGMHxrdVjJ7qqbvb0qFBEJPFWXg=
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench smoke clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
@@ -38,6 +38,11 @@ bench: $(VENV)/.installed-test
 	@SECRET_KEY="$${SECRET_KEY:-$(TEST_SECRET_KEY)}" \
 	FIELD_ENCRYPTION_KEYS="$${FIELD_ENCRYPTION_KEYS:-$(TEST_FERNET_KEY)}" \
 	scripts/with-test-services.sh $(PY) -m pytest -m bench -s -p no:randomly tests/bench $(PYTEST_ARGS)
+
+# The production path: `pip install .` without extras into a fresh virtualenv, then the web
+# server and every Compose service's command from it, until one scheduled poll has landed.
+smoke: $(VENV)/.installed-test
+	@scripts/with-test-services.sh $(PY) scripts/production_smoke.py
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
