@@ -2,9 +2,10 @@
 
     python scripts/production_smoke.py [--keep]
 
-What the Dockerfile and docker-compose.yml do, without Docker: the project is installed
-without extras into a fresh virtualenv (`pip install .`), so a dependency that only the test
-extras bring is missing here as it would be in the image. From that virtualenv it migrates a
+What the Dockerfile and docker-compose.yml do, without Docker: the checkout less what
+.dockerignore leaves out is copied (the image's contents) and installed without extras into a
+fresh virtualenv (`pip install .`), so a dependency that only the test extras bring, or a
+module the image leaves out, is missing here as it would be in the image. From that virtualenv it migrates a
 new database, starts the simulator, adds a source pointing at it, then runs the web server and
 every Compose service's own command (worker, beat, stream) and waits until beat has dispatched
 a poll, a worker has stored it, and the web server's API reports the source `ok`.
@@ -28,6 +29,7 @@ import tempfile
 import time
 import urllib.request
 from base64 import urlsafe_b64encode
+from fnmatch import fnmatch
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -72,6 +74,7 @@ class Stack:
     def __init__(self, work: Path) -> None:
         self.work = work
         self.venv = work / "venv"
+        self.app = work / "app"
         self.processes: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
         self.env: dict[str, str] = {}
 
@@ -79,22 +82,19 @@ class Stack:
         return str(self.venv / "bin" / name)
 
     def install(self) -> None:
+        """The image's contents (the checkout less .dockerignore), and `pip install .` of them."""
         print("--- clean install: pip install . (no extras) into a fresh virtualenv", flush=True)
+        shutil.copytree(ROOT, self.app, ignore=dockerignored)
         subprocess.run([sys.executable, "-m", "venv", str(self.venv)], check=True)
-        # The build writes into the source tree; build in a copy so the checkout stays clean.
-        source = self.work / "source"
-        shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
-            ".git", ".venv", "var", "test-artifacts", "staticfiles", "node_modules", "*.egg-info", "build"))
-        subprocess.run([self.bin("pip"), "install", "--quiet", "--disable-pip-version-check", str(source)],
+        subprocess.run([self.bin("pip"), "install", "--quiet", "--disable-pip-version-check", str(self.app)],
                        check=True)
-        shutil.rmtree(source)
 
     def configure(self, database_url: str, redis_url: str) -> None:
         self.env = {
             "PATH": f"{self.venv / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
-            # As in the image: the code runs from the source tree, the install brings the
+            # As in the image: the code runs from the copied tree, the install brings the
             # dependencies (templates and static files sit beside the packages).
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": str(self.app),
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
             "SECRET_KEY": secrets.token_urlsafe(50),
@@ -104,16 +104,17 @@ class Stack:
         }
 
     def manage(self, *args: str) -> str:
-        result = subprocess.run([self.bin("python"), "manage.py", *args], cwd=ROOT, env=self.env,
+        result = subprocess.run([self.bin("python"), "manage.py", *args], cwd=self.app, env=self.env,
                                 capture_output=True, text=True)
         if result.returncode != 0:
             raise SmokeFailure(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
         return result.stdout
 
-    def start(self, name: str, command: list[str]) -> None:
+    def start(self, name: str, command: list[str], *, cwd: Path | None = None,
+              env: dict[str, str] | None = None) -> None:
         log = self.work / f"{name}.log"
         with log.open("wb") as out:
-            process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=out,
+            process = subprocess.Popen(command, cwd=cwd or self.app, env=env or self.env, stdout=out,
                                        stderr=subprocess.STDOUT)
         self.processes[name] = (process, log)
 
@@ -137,6 +138,19 @@ class Stack:
             print(f"--- {name} log (last 40 lines)", file=sys.stderr)
             lines = log.read_text(errors="replace").splitlines()
             print("\n".join(lines[-40:]), file=sys.stderr)
+
+
+def dockerignored(directory: str, names: list[str]) -> set[str]:
+    """copytree's ignore: the names .dockerignore leaves out of the image's build context."""
+    patterns = [line.strip().strip("/") for line in (ROOT / ".dockerignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    ignored = set()
+    for name in names:
+        relative = str((Path(directory) / name).relative_to(ROOT))
+        for pattern in patterns:
+            if (pattern.startswith("**/") and fnmatch(name, pattern[3:])) or fnmatch(relative, pattern):
+                ignored.add(name)
+    return ignored
 
 
 def create_database(stack: Stack, server_url: str) -> str:
@@ -199,8 +213,12 @@ def run(stack: Stack, keep: bool) -> None:
         stack.manage("migrate", "--noinput")
         stack.manage("collectstatic", "--noinput", "--verbosity", "0")
         sim_port, gateway_port, web_port = free_port(), free_port(), free_port()
-        stack.start("simulator", [stack.bin("python"), "manage.py", "simulator", "--port", str(sim_port),
-                                  "--gateway-port", str(gateway_port)])
+        # The simulator is not part of the image: it runs from the checkout, with the
+        # interpreter running this script.
+        stack.start("simulator", [sys.executable, "manage.py", "simulator", "--port", str(sim_port),
+                                  "--gateway-port", str(gateway_port)],
+                    cwd=ROOT, env={**os.environ, **stack.env, "PATH": os.environ.get("PATH", ""),
+                                   "PYTHONPATH": str(ROOT)})
         wait_for(lambda: http_get(f"http://127.0.0.1:{sim_port}/_sim/requests")[0] == 200,
                  timeout=30, what="the simulator", stack=stack)
         stack.manage("createteam", "smoke", "--name", "Smoke test")
