@@ -46,8 +46,10 @@ smoke: $(VENV)/.installed-test
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
+	PYTHONPATH=. $(VENV)/bin/lint-imports --no-cache
 	SECRET_KEY=$(TEST_SECRET_KEY) FIELD_ENCRYPTION_KEYS=$(TEST_FERNET_KEY) \
-	DATABASE_URL=sqlite:///var/lint.sqlite3 CELERY_BROKER_URL=memory:// $(VENV)/bin/mypy dashboard pools exchanges
+	DATABASE_URL=sqlite:///var/lint.sqlite3 CELERY_BROKER_URL=memory:// \
+	$(VENV)/bin/mypy dashboard pools exchanges simulator
 
 clean:
 	rm -rf $(VENV) var staticfiles test-artifacts
