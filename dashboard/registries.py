@@ -1,6 +1,6 @@
 """What the feature apps contribute to the core, registered from their AppConfig.ready().
 
-The core never imports a feature app (pools, exchanges, ...): its pages and checks ask these
+The core never depends on a feature app (pools, exchanges, ...): its pages and checks ask these
 registries instead, the way the poller asks `dashboard.sources` for a kind's client. Each
 registry is keyed by name, so registering again (a second ready(), a test) replaces the entry
 instead of adding a copy, and every list comes out in a defined order: `order`, then name.
