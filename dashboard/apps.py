@@ -10,7 +10,14 @@ class DashboardConfig(AppConfig):
 
     def ready(self) -> None:
         # Sign-in signal handlers (lockout counts, audit events) in every process.
-        from dashboard import auth  # noqa: F401
+        from dashboard import (
+            auth,  # noqa: F401
+            registries,
+        )
+
+        # The source tiles close the overview, after every app's sections.
+        registries.overview_section_register(registries.OverviewSection(
+            "sources", "dashboard/_overview_sources.html", lambda **_: {}, order=1000))
 
         # Extra source kinds from other packages register themselves on import.
         for module in settings.HASHWATCH_PLUGINS:

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 from redis.exceptions import RedisError
 
 from dashboard.models import Health, Source
+from dashboard.registries import HealthReport, health_reports
 from dashboard.tasks import BEAT_TICK_KEY
 
 log = logging.getLogger(__name__)
@@ -71,24 +72,14 @@ def oldest_stale_source(now: datetime) -> dict[str, int] | None:
     return {"age_seconds": round(max(ages))} if ages else None
 
 
-def stream_status() -> dict[str, int]:
-    """How many enabled sources want the live stream, and for how many it is reporting."""
-    from exchanges.live import stream_statuses
-
-    ids = list(Source.objects.filter(enabled=True, kind="flowbtc").values_list("pk", flat=True))
-    try:
-        running = len(stream_statuses(source_ids=ids)) if ids else 0
-    except RedisError:
-        running = 0
-    return {"expected": len(ids), "running": running}
-
-
 def overall(database: str, redis: str, beat: dict[str, Any], stale: dict[str, int] | None,
-            streams: dict[str, int]) -> str:
+            reports: dict[str, HealthReport]) -> str:
     if database == DOWN or (redis == DOWN and broker_uses_redis()):
         return "down"
+    if any(report.status == "down" for report in reports.values()):
+        return "down"
     beat_late = beat["age_seconds"] is None or beat["age_seconds"] > BEAT_LATE_SECONDS
-    if redis == DOWN or beat_late or stale or streams["running"] < streams["expected"]:
+    if redis == DOWN or beat_late or stale or any(r.status == "degraded" for r in reports.values()):
         return "degraded"
     return "ok"
 
@@ -100,8 +91,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
     database, redis = database_status(), redis_status()
     beat = beat_status(now)
     stale = oldest_stale_source(now) if database == OK else None
-    streams = stream_status() if database == OK else {"expected": 0, "running": 0}
-    status = overall(database, redis, beat, stale, streams)
+    # The feature apps' checks (e.g. "streams": the FlowBTC stream service), after the core's.
+    reports = health_reports(now=now, database_up=database == OK)
+    status = overall(database, redis, beat, stale, reports)
     body = {"status": status, "database": database, "redis": redis, "beat": beat,
-            "oldest_stale_source": stale, "streams": streams}
+            "oldest_stale_source": stale, **{name: report.value for name, report in reports.items()}}
     return JsonResponse(body, status=503 if status == "down" else 200)

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from dashboard.http import HttpClient, UpstreamError
 from dashboard.models import PollRun, Source
+from dashboard.registries import poll_finished_send
 from dashboard.sources import PollContext, UnknownKind, get_kind
 
 log = logging.getLogger(__name__)
@@ -88,10 +89,12 @@ def source_poll(*, source_id: int, trigger: str = "schedule") -> PollRun | None:
                   source),
         )
     duration_ms = int((time.monotonic() - clock) * 1000)
-    return poll_record(
+    run = poll_record(
         source=source, started=started, duration_ms=duration_ms, rows=rows,
         failure=failure, trigger=trigger,
     )
+    poll_finished_send(source=source, run=run)
+    return run
 
 
 def fetch_and_ingest(*, source: Source, now: datetime) -> dict[str, int]:

@@ -9,43 +9,32 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.dateparse import parse_datetime
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from dashboard import services
 from dashboard.audit import audit_record
 from dashboard.forms import SourceForm
-from dashboard.models import Membership, Role, Source, Team
+from dashboard.models import Membership, Role, Team
+from dashboard.pages import next_url, page
+from dashboard.registries import (
+    overview_fragments,
+    overview_head_templates,
+    source_links,
+    source_panel_fragments,
+)
 from dashboard.selectors import source_runs_recent, team_health_summary, team_source_get
 from dashboard.sources import REGISTRY, UnknownKind, get_kind
 from dashboard.tasks import poll_source
 from dashboard.teams import SESSION_TEAM_KEY, team_view
 
 
-def next_url(request: HttpRequest, default: str) -> str:
-    """Where a form asked to go back to, if that is a page of this site."""
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return default
-
-
-def page(request: HttpRequest, template: str, context: dict, fragment: str = "") -> HttpResponse:
-    """The whole page, or only `fragment` when HTMX asks for it."""
-    htmx = request.htmx  # type: ignore[attr-defined]
-    # A history restore (back button after the page left htmx's cache) needs the whole page.
-    if fragment and htmx and not htmx.boosted and not htmx.history_restore_request:
-        return render(request, f"{template}#{fragment}", context)
-    return render(request, template, context)
-
-
 @team_view()
 def overview(request: HttpRequest) -> HttpResponse:
-    from pools.views import overview_context
-
     team = request.team  # type: ignore[attr-defined]
-    context = {"summary": team_health_summary(team=team), **overview_context(team=team)}
+    context: dict[str, Any] = {"summary": team_health_summary(team=team)}
+    # The feature apps' sections (pool totals, charts, prices) and the source tiles, in order.
+    sections = overview_fragments(team=team, context=context) if context["summary"].total else []
+    context |= {"sections": sections, "head_templates": overview_head_templates()}
     return page(request, "dashboard/overview.html", context, "overview-live")
 
 
@@ -59,23 +48,9 @@ def sources(request: HttpRequest) -> HttpResponse:
 def source_detail(request: HttpRequest, pk: int) -> HttpResponse:
     source = team_source_get(team=request.team, pk=pk)  # type: ignore[attr-defined]
     context = {"source": source, "health": source.health(), "runs": source_runs_recent(source=source),
-               "stream": stream_view(source=source)}
+               "panels": source_panel_fragments(source=source),
+               "links": source_links(source=source, membership=request.membership)}  # type: ignore[attr-defined]
     return page(request, "dashboard/source_detail.html", context, "source-status")
-
-
-def stream_view(*, source: Source) -> dict[str, Any] | None:
-    """What the FlowBTC stream service last said of this source; {"running": False} when
-    no stream reports on it. None for kinds that have no stream."""
-    if source.kind != "flowbtc":
-        return None
-    from exchanges.live import stream_status
-
-    status = stream_status(source_id=source.pk)
-    if status is None:
-        return {"running": False}
-    times = {key: parse_datetime(status[key]) if status.get(key) else None
-             for key in ("since", "last_event_at")}
-    return {**status, **times, "running": True}
 
 
 @require_POST

@@ -24,8 +24,8 @@ from django.views.decorators.http import require_POST
 from dashboard import members, services
 from dashboard.auth import unlock
 from dashboard.models import ApiToken, AuditEvent, Invitation, Membership, Role, Team
+from dashboard.pages import page
 from dashboard.teams import SESSION_TEAM_KEY, team_view
-from dashboard.views import page
 
 AUDIT_PAGE_SIZE = 50
 AUDIT_GROUPS = [

@@ -6,4 +6,7 @@ class ExchangesConfig(AppConfig):
     verbose_name = "Exchanges"
 
     def ready(self) -> None:
-        from exchanges import sources  # noqa: F401  (registers the exchange kinds)
+        from exchanges import hooks, sources  # noqa: F401  (sources registers the exchange kinds)
+
+        # The overview's fiat line, the stream panel and check, links and top bar pages.
+        hooks.register()

@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
 from dashboard.models import Source
+from dashboard.pages import page
 from dashboard.teams import team_view
-from dashboard.views import page
 from exchanges import selectors_exchanger as sel
 from exchanges.models import PartnerBalance, PartnerExchange
 from pools.presenters import epoch_ms, time_unit

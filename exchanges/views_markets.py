@@ -19,8 +19,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 
 from dashboard.models import Source
+from dashboard.pages import page
 from dashboard.teams import team_view
-from dashboard.views import page
 from exchanges import models as m
 from exchanges import selectors
 from exchanges.ingest import split_product

@@ -6,4 +6,7 @@ class PoolsConfig(AppConfig):
     verbose_name = "Mining pools"
 
     def ready(self) -> None:
-        from pools import sources  # noqa: F401  (registers the pool kinds)
+        from pools import hooks, sources  # noqa: F401  (sources registers the pool kinds)
+
+        # The overview's pool sections, the source page's links, the top bar's pages.
+        hooks.register()

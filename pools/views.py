@@ -15,16 +15,15 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from dashboard.models import Source
+from dashboard.pages import page
 from dashboard.selectors import team_source_get
 from dashboard.teams import team_view
-from dashboard.views import page
-from exchanges.fiat import FIAT, DayPrices, Valued, fiat_hint, team_current_prices, team_day_prices
+from exchanges.fiat import FIAT, DayPrices, Valued, fiat_hint, team_day_prices
 from pools import selectors
 from pools.charts import DEFAULT_RANGE, RANGES, format_hashrate, parse_moment
 from pools.models import PoolAccount, PoolCoinStat, Worker
 from pools.presenters import (
     block_url,
-    coin_fiat,
     earnings_chart,
     explorer_url,
     fiat_totals,
@@ -84,36 +83,6 @@ def scope_of(request: HttpRequest) -> Scope:
 def chosen_range(request: HttpRequest, choices: dict[str, Any], default: str) -> str:
     value = request.GET.get("range", default)
     return value if value in choices else default
-
-
-def overview_context(*, team: Any) -> dict[str, Any]:
-    """The pool part of the overview: totals per coin, the team's 24 h chart, workers."""
-    sources = selectors.team_pool_sources(team=team)
-    if not sources:
-        return {"pools": None}
-    end = timezone.now()
-    start = end - RANGES["24h"]
-    figures = selectors.team_pool_overview(sources=sources)
-    # Balances are worth what the coins fetch now: the current price, named with its age.
-    prices = team_current_prices(team=team, coins=[c.coin for c in figures.coins if c.has_balance], now=end)
-    for coin in figures.coins:
-        coin.fiat = coin_fiat(coin, prices.get(coin.coin, []))  # type: ignore[attr-defined]
-    enabled = [s for s in sources if s.enabled]
-    charts = []
-    single_coin = {s.pk for s in enabled
-                   if len(selectors.coin_shares(s, figures.accounts.get(s.pk))) == 1}
-    for coin in figures.coins:
-        # A source mining several coins has one hashrate series for all of them: it is
-        # charted on the Hashrate page, not inside one coin's total.
-        mining = [s for s in enabled if s.pk in single_coin and selectors.source_coin(s) == coin.coin]
-        points = selectors.team_hashrate_series(sources=mining, start=start, end=end)
-        charts.append({"coin": coin.coin, "chart_id": f"chart-overview-{coin.coin}", "has_data": bool(points),
-                       "sparse": len(points) < SPARSE_POINTS,
-                       "spec": hashrate_chart([(f"{coin.coin} hashrate", points)], start=start, end=end)})
-    return {"pools": figures, "pool_charts": charts,
-            "multi_coin_sources": [s for s in enabled if s.pk not in single_coin],
-            "fiat_hint": fiat_hint(team=team) if not prices and any(c.has_balance for c in figures.coins)
-            else None}
 
 
 @team_view()

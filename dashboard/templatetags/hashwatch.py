@@ -11,6 +11,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from dashboard import registries
+from dashboard.registries import Fragment, NavItem
+
 register = template.Library()
 
 HEALTH_WORDS = {
@@ -75,3 +78,18 @@ def seconds_human(value: int) -> str:
 def health_badge(health: str) -> SafeString:
     value = getattr(health, "value", health)
     return format_html('<span class="badge badge-{}">{}</span>', value, HEALTH_WORDS.get(value, value))
+
+
+@register.simple_tag(takes_context=True)
+def fragment(context: template.Context, item: Fragment) -> SafeString:
+    """Render a registered fragment (an overview section, a source panel) with the page's
+    context plus its own, as `{% include %}` would with that context added."""
+    engine = context.template.engine  # type: ignore[union-attr]
+    with context.push(item.context):
+        return engine.get_template(item.template).render(context)  # type: ignore[no-any-return]
+
+
+@register.simple_tag
+def nav_items() -> list[NavItem]:
+    """The feature apps' pages for the top bar, in order."""
+    return registries.nav_items()

@@ -92,7 +92,7 @@ def test_stream_runs_the_flowbtc_stream_command(services: dict[str, Any]) -> Non
     assert command == ["python", "manage.py", "stream", "flowbtc"]
     assert services["stream"].get("restart", "unless-stopped") == "unless-stopped"
     # `manage.py stream` is a command module defining its Command class.
-    path = ROOT / "dashboard" / "management" / "commands" / "stream.py"
+    path = ROOT / "exchanges" / "management" / "commands" / "stream.py"
     assert any(isinstance(node, ast.ClassDef) and node.name == "Command"
                for node in ast.parse(path.read_text()).body)
 
