@@ -42,7 +42,7 @@ bench: $(VENV)/.installed-test
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	SECRET_KEY=$(TEST_SECRET_KEY) FIELD_ENCRYPTION_KEYS=$(TEST_FERNET_KEY) \
-	DATABASE_URL=sqlite:///var/lint.sqlite3 CELERY_BROKER_URL=memory:// $(VENV)/bin/mypy dashboard pools exchanges
+	DATABASE_URL=sqlite:///var/lint.sqlite3 CELERY_BROKER_URL=memory:// $(VENV)/bin/mypy dashboard pools exchanges simulator
 
 clean:
 	rm -rf $(VENV) var staticfiles test-artifacts
