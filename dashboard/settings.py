@@ -6,6 +6,7 @@ process at start with a message naming it and saying how to fix it.
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from dashboard.config import Env
@@ -72,6 +73,10 @@ INSTALLED_APPS = [
     "pools",
     "exchanges",
 ]
+# The upstream simulator (fake upstream APIs, `manage.py simulator` and `manage.py demo`) is a
+# development and test tool: an install without the package runs the product all the same.
+if importlib.util.find_spec("simulator") is not None:
+    INSTALLED_APPS.append("simulator")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

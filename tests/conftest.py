@@ -12,9 +12,9 @@ from redis.exceptions import RedisError
 from dashboard.models import Membership, Role, Source, Team
 from dashboard.polling import source_poll
 from dashboard.services import source_create
-from dashboard.simulator import build_simulator
-from dashboard.simulator.btccom import ALPHA, BRAVO
-from dashboard.simulator.server import SimulatorServer
+from simulator import build_simulator
+from simulator.btccom import ALPHA, BRAVO
+from simulator.server import SimulatorServer
 from tests import fakes  # noqa: F401  (registers the "fake" kind)
 
 PASSWORD = "correct-horse-battery-staple"
@@ -129,7 +129,7 @@ def polled_sources(team: Team, simulator: SimulatorServer) -> list[Source]:
 @pytest.fixture
 def all_pools(team: Team, simulator: SimulatorServer) -> list[Source]:
     """One source per pool kind on the simulator (three BTC, one LTC), each polled once."""
-    from dashboard.simulator import btcpoolkz, sbicrypto
+    from simulator import btcpoolkz, sbicrypto
 
     sources = [
         btccom_source(team, simulator, ALPHA, "BTC.com farm"),

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from dashboard.simulator import FrozenClock, build_simulator
-from dashboard.simulator.server import SimulatorServer
+from simulator import FrozenClock, build_simulator
+from simulator.server import SimulatorServer
 
 
 def frozen_simulator_fixtures(

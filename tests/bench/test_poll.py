@@ -16,13 +16,13 @@ from django.utils import timezone
 from dashboard.models import PollRun, Source, Team
 from dashboard.polling import http_client, source_poll
 from dashboard.services import source_create
-from dashboard.simulator import btccom
-from dashboard.simulator.core import DEFAULT_SEED, FrozenClock, Request, Response, Simulator
-from dashboard.simulator.server import SimulatorServer
 from dashboard.sources import PollContext, get_kind
 from pools import models as m
 from pools.clients.base import PoolSnapshot
 from pools.ingest import poll_moment
+from simulator import btccom
+from simulator.core import DEFAULT_SEED, FrozenClock, Request, Response, Simulator
+from simulator.server import SimulatorServer
 from tests.bench.conftest import report_durations, timed
 
 pytestmark = pytest.mark.bench

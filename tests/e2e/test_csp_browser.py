@@ -14,8 +14,8 @@ from dashboard.auth import totp_new_secret
 from dashboard.models import Source, TotpDevice
 from dashboard.polling import source_poll
 from dashboard.services import source_create
-from dashboard.simulator import btcchange24
 from pools.models import Worker
+from simulator import btcchange24
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import screenshot
 

@@ -7,8 +7,8 @@ from playwright.sync_api import expect
 
 from dashboard.models import Source, Team
 from dashboard.polling import source_poll
-from dashboard.simulator import btcchange24 as sim
-from dashboard.simulator.server import SimulatorServer
+from simulator import btcchange24 as sim
+from simulator.server import SimulatorServer
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import ARTIFACTS, screenshot
 from tests.exchanges.test_exchanger_ingest import exchanger_source

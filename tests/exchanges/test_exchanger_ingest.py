@@ -11,11 +11,11 @@ import pytest
 from dashboard.models import PollRun, Source, Team
 from dashboard.polling import source_poll
 from dashboard.services import source_create
-from dashboard.simulator import btcchange24 as sim
-from dashboard.simulator.server import SimulatorServer
 from exchanges import models as m
 from exchanges.clients import exchanger_base as eb
 from exchanges.ingest import exchanger_snapshot_ingest
+from simulator import btcchange24 as sim
+from simulator.server import SimulatorServer
 
 NOW = datetime(2025, 6, 15, 12, 20, tzinfo=UTC)
 

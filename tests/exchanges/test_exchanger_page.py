@@ -16,11 +16,11 @@ from django.utils import timezone
 
 from dashboard.models import Source, Team
 from dashboard.polling import source_poll
-from dashboard.simulator import btcchange24 as sim
-from dashboard.simulator.server import SimulatorServer
 from exchanges import selectors_exchanger as sel
 from exchanges.clients import exchanger_base as eb
 from exchanges.views_exchanger import amount, partner_link, referral_url
+from simulator import btcchange24 as sim
+from simulator.server import SimulatorServer
 from tests.conftest import client_for
 from tests.exchanges.test_exchanger_ingest import (
     click,

@@ -11,11 +11,11 @@ import pytest
 from dashboard.models import Source
 from dashboard.polling import source_poll
 from dashboard.services import source_create
-from dashboard.simulator.flowbtc import PRODUCTS as SIMULATED_PRODUCTS
 from exchanges import models as m
 from exchanges.clients.flowbtc_models import FlowBtcSnapshot, OrderBook, Ticker
 from exchanges.clients.flowbtc_protocol import TickerRow, TradeRow
 from exchanges.ingest import books_store, candles_store, flowbtc_snapshot_ingest, tickers_store, trades_store
+from simulator.flowbtc import PRODUCTS as SIMULATED_PRODUCTS
 
 NOW = datetime(2026, 3, 14, 15, 9, 26, tzinfo=UTC)
 

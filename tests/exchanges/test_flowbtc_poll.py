@@ -10,9 +10,9 @@ from django.utils import timezone
 from dashboard.models import Source, Team
 from dashboard.polling import source_poll
 from dashboard.services import source_create
-from dashboard.simulator.server import SimulatorServer
 from exchanges import models as m
 from exchanges.clients.flowbtc import PRODUCTS
+from simulator.server import SimulatorServer
 
 
 def flowbtc_source(team: Team, simulator: SimulatorServer, **options: str) -> Source:

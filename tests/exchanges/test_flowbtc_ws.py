@@ -14,7 +14,6 @@ import pytest
 from websockets.sync.client import connect
 
 from dashboard.http import CredentialsRejected
-from dashboard.simulator.flowbtc_gateway import SIM_PASSWORD, SIM_USERNAME, FlowBtcGateway
 from exchanges.clients.flowbtc_account import AccountSnapshot
 from exchanges.clients.flowbtc_models import OrderBook
 from exchanges.clients.flowbtc_protocol import GatewayError, TickerRow
@@ -25,6 +24,7 @@ from exchanges.clients.flowbtc_ws import (
     backoff_delay,
     utc_now,
 )
+from simulator.flowbtc.gateway import SIM_PASSWORD, SIM_USERNAME, FlowBtcGateway
 from tests.exchanges import conftest
 
 WAIT_SECONDS = 2.0

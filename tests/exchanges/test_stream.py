@@ -15,20 +15,20 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from dashboard.demo import demo_setup
 from dashboard.models import Source, Team
 from dashboard.services import source_create, source_delete
-from dashboard.simulator.flowbtc_gateway import (
-    SIM_2FA_USERNAME,
-    SIM_PASSWORD,
-    SIM_USERNAME,
-    FlowBtcGateway,
-)
 from exchanges import live
 from exchanges import models as m
 from exchanges.clients.flowbtc_ws import ALLOWED_CALLS
 from exchanges.stream import StreamService, Timings, stream_configs
 from exchanges.stream_worker import Worker
+from simulator.demo import demo_setup
+from simulator.flowbtc.gateway import (
+    SIM_2FA_USERNAME,
+    SIM_PASSWORD,
+    SIM_USERNAME,
+    FlowBtcGateway,
+)
 from tests.exchanges import conftest
 
 WAIT_SECONDS = 15.0

@@ -16,10 +16,10 @@ from django.utils import timezone
 from dashboard.models import AuditEvent, Source, Team
 from dashboard.polling import source_poll
 from dashboard.services import source_create
-from dashboard.simulator.sbicrypto import ALPHA_BCH, ALPHA_BTC, SbiCryptoApi
-from dashboard.simulator.server import SimulatorServer
 from pools import actions
 from pools.models import PoolAccount
+from simulator.sbicrypto import ALPHA_BCH, ALPHA_BTC, SbiCryptoApi
+from simulator.server import SimulatorServer
 from tests.conftest import client_for
 
 ALPHA = {"api_key": "sim-sbi-key-alpha", "api_secret": "sim-sbi-secret-alpha"}

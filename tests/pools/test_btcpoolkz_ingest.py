@@ -14,9 +14,9 @@ import requests
 from dashboard.models import PollRun, Source, Team
 from dashboard.polling import source_poll
 from dashboard.services import source_create
-from dashboard.simulator.btcpoolkz import ALPHA, TICK
-from dashboard.simulator.server import SimulatorServer
 from pools import models as m
+from simulator.btcpoolkz import ALPHA, TICK
+from simulator.server import SimulatorServer
 
 
 @dataclass

@@ -13,9 +13,9 @@ from django.db import models
 from dashboard.models import PollRun, Source, Team
 from dashboard.polling import source_poll
 from dashboard.services import source_create
-from dashboard.simulator import FrozenClock
-from dashboard.simulator.server import SimulatorServer
 from pools import models as m
+from simulator import FrozenClock
+from simulator.server import SimulatorServer
 
 ALPHA = {"api_key": "sim-sbi-key-alpha", "api_secret": "sim-sbi-secret-alpha"}
 READER = {"api_key": "sim-sbi-key-reader", "api_secret": "sim-sbi-secret-reader"}
