@@ -36,7 +36,7 @@ def route_task(name: str, args: Any, kwargs: Any, options: Any, task: Any = None
     if name == dispatch_due_sources.name:
         return {"queue": DISPATCH_QUEUE}
     if name == poll_source.name:
-        source_id = args[0] if args else (kwargs or {}).get("source_id")
+        source_id: int = args[0] if args else (kwargs or {}).get("source_id", 0)
         kind = Source.objects.filter(pk=source_id).values_list("kind", flat=True).first()
         return {"queue": poll_queue(kind or "")}
     return None
