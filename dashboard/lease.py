@@ -17,7 +17,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -106,10 +106,3 @@ class Heartbeat:
         finally:
             connection.close()
 
-
-def lease_release(*, source_id: int, token: str) -> None:
-    """Give the source back without recording anything (used when a poll cannot record)."""
-    with transaction.atomic():
-        Source.objects.filter(pk=source_id, claim_token=token).update(
-            claimed_until=None, claim_token=""
-        )
