@@ -20,6 +20,8 @@ class Refusal:
     # disabled | wait (Retry-After) | refused (a refused key: retried only when confirmed) |
     # busy (being polled) | cooldown
     reason: str
+    # The few words a table cell has room for; the message when empty.
+    short: str = ""
 
     @property
     def lasting(self) -> bool:
@@ -44,9 +46,9 @@ def source_poll_now_refusal(
         return Refusal(f"{source.label} is disabled, so it is not polled; enable it in its "
                        "settings first.", "disabled")
     if source.wait_until and source.wait_until > now:
-        return Refusal(f"{source.kind_label} asked us to wait until "
-                       f"{local_time(source.wait_until, source=source, now=now)}; "
-                       f"{source.label} will be polled then.", "wait")
+        asked = (f"{source.kind_label} asked us to wait until "
+                 f"{local_time(source.wait_until, source=source, now=now)}")
+        return Refusal(f"{asked}; {source.label} will be polled then.", "wait", asked)
     if source.error_is_permanent and not confirm_retry:
         return Refusal(f"Polling {source.label} is paused: {source.kind_label} refused its "
                        f"settings ({source.last_error}). Edit the source, or confirm a retry "
