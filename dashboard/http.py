@@ -187,6 +187,10 @@ class HttpClient:
                     timeout=timeout,
                 )
             except requests.Timeout:
+                if self.deadline is not None and time.monotonic() >= self.deadline - 0.1:
+                    raise DeadlineExceeded(
+                        f"the poll stopped at its time limit: {where(url)} had not answered"
+                    ) from None
                 error = UpstreamError(f"{where(url)} did not answer in time", reason="timeout")
             except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
                 error = connection_error(exc, url)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest import mock
 
 import pytest
@@ -82,3 +85,25 @@ def test_no_request_starts_after_the_deadline() -> None:
     with pytest.raises(DeadlineExceeded, match="reached its time limit"):
         client.get_json("https://pool.example/api")
     assert client.request_count == 0
+
+
+def test_a_hanging_upstream_is_cut_off_at_the_deadline() -> None:
+    release = threading.Event()
+
+    class Hang(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            release.wait(10)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hang)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/api"
+    started = time.monotonic()
+    try:
+        with pytest.raises(DeadlineExceeded, match="stopped at its time limit"):
+            HttpClient(timeout=(5.0, 30.0), deadline=started + 1.0).get_json(url)
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+    assert time.monotonic() - started < 3
