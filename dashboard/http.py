@@ -8,6 +8,7 @@ host and path but never the query string, because some upstreams take keys as pa
 from __future__ import annotations
 
 import email.utils
+import http.client
 import json
 import logging
 import random
@@ -68,6 +69,35 @@ class SchemaError(UpstreamError):
     reason = "schema"
 
 
+class DeadlineExceeded(UpstreamError):
+    """The poll ran out of its time (POLL_DEADLINE_SECONDS) while the upstream was slow."""
+
+    reason = "deadline"
+
+
+def connection_error(exc: requests.RequestException, url: str) -> UpstreamError:
+    """Say what happened to the connection: refused, reset, or dropped before an answer."""
+    place = where(url)
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:  # the reason is buried in urllib3's wrappers (args, __cause__, __context__)
+        cause = pending.pop()
+        if id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        if isinstance(cause, ConnectionResetError):
+            return UpstreamError(f"the connection to {place} was reset", reason="reset")
+        if isinstance(cause, http.client.RemoteDisconnected):
+            return UpstreamError(f"{place} closed the connection without answering",
+                                 reason="reset")
+        pending += [a for a in getattr(cause, "args", ()) if isinstance(a, BaseException)]
+        pending += [c for c in (cause.__cause__, cause.__context__) if c is not None]
+        reason = getattr(cause, "reason", None)
+        if isinstance(reason, BaseException):
+            pending.append(reason)
+    return UpstreamError(f"could not connect to {place}", reason="unreachable")
+
+
 def where(url: str) -> str:
     """host/path of a URL, without scheme and query: safe to show and to log."""
     parts = urlsplit(url)
@@ -115,7 +145,14 @@ class HttpClient:
         max_retry_after: float = 20.0,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        deadline: float | None = None,
+        guard: Callable[[], None] | None = None,
     ):
+        # `deadline` (time.monotonic()) bounds the whole poll: no request starts after it and
+        # none waits past it. `guard` runs before every attempt and raises to stop the poll
+        # (its lease was taken over).
+        self.deadline = deadline
+        self.guard = guard
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
@@ -140,16 +177,23 @@ class HttpClient:
         attempt = 0
         while True:
             attempt += 1
+            if self.guard is not None:
+                self.guard()
+            timeout = self.timeout_left(url)
             self.request_count += 1
             try:
                 raw = self.session.request(
                     method, url, params=params, headers=headers, json=json_body,
-                    timeout=self.timeout,
+                    timeout=timeout,
                 )
             except requests.Timeout:
+                if self.deadline is not None and time.monotonic() >= self.deadline - 0.1:
+                    raise DeadlineExceeded(
+                        f"the poll stopped at its time limit: {where(url)} had not answered"
+                    ) from None
                 error = UpstreamError(f"{where(url)} did not answer in time", reason="timeout")
-            except requests.ConnectionError:
-                error = UpstreamError(f"could not connect to {where(url)}", reason="unreachable")
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+                error = connection_error(exc, url)
             except requests.RequestException as exc:
                 error = UpstreamError(f"request to {where(url)} failed ({type(exc).__name__})")
             else:
@@ -167,8 +211,19 @@ class HttpClient:
                 if error.retry_after > self.max_retry_after:
                     raise error  # the poll scheduler waits that long instead of this worker
                 delay = max(delay, error.retry_after)
+            if self.deadline is not None and time.monotonic() + delay >= self.deadline:
+                raise error  # no time left for another attempt
             log.info("retrying %s in %.1fs: %s", where(url), delay, error.message)
             self.sleep(delay)
+
+    def timeout_left(self, url: str) -> tuple[float, float]:
+        """The request timeout, shortened to what is left before the poll's deadline."""
+        if self.deadline is None:
+            return self.timeout
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise DeadlineExceeded(f"the poll reached its time limit before calling {where(url)}")
+        return (min(self.timeout[0], left), min(self.timeout[1], left))
 
     def get_json(self, url: str, **kwargs: Any) -> Any:
         return self.request("GET", url, **kwargs).json()

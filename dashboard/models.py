@@ -95,6 +95,13 @@ class Source(models.Model):
     # Poll state, written only by dashboard.polling.
     next_poll_at = models.DateTimeField(null=True, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # Fences the lease: only the poll holding this token may store its results, record its
+    # run or release the claim, so a poll whose lease was taken over cannot overwrite the next.
+    claim_token = models.CharField(max_length=32, blank=True)
+    # The upstream asked us (Retry-After) not to call before this time; "Poll now" respects it.
+    wait_until = models.DateTimeField(null=True, blank=True)
+    # The last "Poll now", kept in the database so its cooldown holds across web processes.
+    poll_requested_at = models.DateTimeField(null=True, blank=True)
     last_poll_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)

@@ -15,13 +15,16 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from dashboard.http import HttpClient, UpstreamError
+from dashboard.lease import Heartbeat, LeaseLost, lease_hold, source_claim
 from dashboard.models import PollRun, Source
 from dashboard.registries import poll_finished_send
 from dashboard.sources import PollContext, UnknownKind, get_kind
@@ -29,6 +32,8 @@ from dashboard.sources import PollContext, UnknownKind, get_kind
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
+# How long a poll keeps trying to record its outcome while the database is unreachable.
+RECORD_PATIENCE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -38,66 +43,85 @@ class Failure:
     retry_after: float | None = None
 
 
-def source_claim(*, source_id: int, now: datetime) -> bool:
-    """Take the source for one poll; False if another worker holds it.
-
-    A conditional UPDATE is atomic on Postgres and SQLite alike, and the lease expires, so a
-    worker killed mid-poll never blocks its source for good.
-    """
-    lease = now + timedelta(seconds=settings.POLL_CLAIM_SECONDS)
-    claimed = Source.objects.filter(
-        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), pk=source_id
-    ).update(claimed_until=lease)
-    return claimed == 1
-
-
-def http_client() -> HttpClient:
+def http_client(
+    *, deadline: float | None = None, guard: Callable[[], None] | None = None
+) -> HttpClient:
     return HttpClient(
+        timeout=(5.0, float(getattr(settings, "HTTP_TIMEOUT_SECONDS", 30))),
         retries=getattr(settings, "HTTP_RETRIES", 2),
         backoff=getattr(settings, "HTTP_BACKOFF_SECONDS", 0.5),
+        deadline=deadline, guard=guard,
     )
 
 
+DATABASE_DOWN = ("the database was unreachable while this poll was being stored, so nothing "
+                 "was stored; the next poll fetches the data again")
+
+
 def source_poll(*, source_id: int, trigger: str = "schedule") -> PollRun | None:
-    """Poll one source once. Returns its PollRun, or None when another worker has it."""
+    """Poll one source once. Returns its PollRun, or None when another poll has the source
+    (or took it over before this one could store anything)."""
     started = timezone.now()
-    if not source_claim(source_id=source_id, now=started):
+    token = source_claim(source_id=source_id, now=started)
+    if token is None:
         log.info("source %s is being polled elsewhere; skipped", source_id)
         return None
     clock = time.monotonic()
+    deadline = clock + settings.POLL_DEADLINE_SECONDS
     source = Source.objects.select_related("team").get(pk=source_id)
-    rows: dict[str, int] = {}
-    failure: Failure | None = None
-    try:
-        rows = fetch_and_ingest(source=source, now=started)
-    except UpstreamError as error:
+    with Heartbeat(source_id=source_id, token=token) as heartbeat:
+        def guard() -> None:
+            if heartbeat.lost.is_set():
+                raise LeaseLost(f"source {source_id} was taken over by another poll")
+
+        fence = Fence(token=token, started=started, clock=clock, trigger=trigger)
+        try:
+            snapshot = fetch(source=source, now=started,
+                             http=http_client(deadline=deadline, guard=guard))
+            guard()
+            with transaction.atomic():
+                lease_hold(source_id=source_id, token=token)
+                rows = dict(get_kind(source.kind).load_ingest()(
+                    source=source, snapshot=snapshot, now=started))
+                return poll_record(source=source, started=started, rows=rows, failure=None,
+                                   trigger=trigger, duration_ms=fence.elapsed_ms())
+        except LeaseLost:
+            log.warning("poll of source %s was taken over by another poll; it stored nothing",
+                        source_id)
+            return None
+        except Exception as error:
+            failure = poll_failure(error, source)
+        return poll_record_fenced(source=source, fence=fence, failure=failure)
+
+
+def poll_failure(error: Exception, source: Source) -> Failure:
+    """What went wrong, in the words shown on the source's page."""
+    if isinstance(error, UpstreamError):
         outcome = (
             PollRun.Outcome.PERMANENT if error.permanent
             else PollRun.Outcome.SCHEMA if error.reason == "schema"
             else PollRun.Outcome.TRANSIENT
         )
-        failure = Failure(outcome, scrub(error.message, source), error.retry_after)
-    except UnknownKind as error:
-        failure = Failure(PollRun.Outcome.PERMANENT, str(error))
-    except Exception as error:
-        # A bug, not an upstream problem: the traceback goes to the log, scrubbed, since an
-        # exception's message may quote a key; the page gets a short reason.
-        log.error("poll of source %s crashed:\n%s", source_id, scrub(traceback.format_exc(), source))
-        failure = Failure(
-            PollRun.Outcome.INTERNAL,
-            scrub(f"internal error while polling ({type(error).__name__}); see the worker log",
-                  source),
-        )
-    duration_ms = int((time.monotonic() - clock) * 1000)
-    run = poll_record(
-        source=source, started=started, duration_ms=duration_ms, rows=rows,
-        failure=failure, trigger=trigger,
+        return Failure(outcome, scrub(error.message, source), error.retry_after)
+    if isinstance(error, UnknownKind):
+        return Failure(PollRun.Outcome.PERMANENT, str(error))
+    if isinstance(error, SoftTimeLimitExceeded):
+        return Failure(PollRun.Outcome.TRANSIENT, (
+            f"the poll was stopped after running past its time limit "
+            f"({settings.POLL_DEADLINE_SECONDS} s); the upstream may be hanging"))
+    if isinstance(error, OperationalError | InterfaceError):
+        log.error("poll of source %s could not reach the database: %s", source.pk, error)
+        return Failure(PollRun.Outcome.TRANSIENT, DATABASE_DOWN)
+    # A bug, not an upstream problem: the traceback goes to the log, scrubbed, since an
+    # exception's message may quote a key; the page gets a short reason.
+    log.error("poll of source %s crashed:\n%s", source.pk, scrub(traceback.format_exc(), source))
+    return Failure(
+        PollRun.Outcome.INTERNAL,
+        scrub(f"internal error while polling ({type(error).__name__}); see the worker log", source),
     )
-    poll_finished_send(source=source, run=run)
-    return run
 
 
-def fetch_and_ingest(*, source: Source, now: datetime) -> dict[str, int]:
+def fetch(*, source: Source, now: datetime, http: HttpClient) -> Any:
     spec = get_kind(source.kind)
     if source.credentials.unreadable:
         raise UpstreamError(
@@ -109,15 +133,52 @@ def fetch_and_ingest(*, source: Source, now: datetime) -> dict[str, int]:
         base_url=source.effective_base_url,
         credentials=source.credentials,
         options={**spec.default_options(), **source.options},
-        http=http_client(),
+        http=http,
         now=now,
         last_success_at=source.last_success_at,
     )
-    snapshot = spec.load_client()(ctx).fetch()
-    ingest = spec.load_ingest()
-    with transaction.atomic():
-        counts = ingest(source=source, snapshot=snapshot, now=now)
-    return dict(counts)
+    return spec.load_client()(ctx).fetch()
+
+
+@dataclass(frozen=True)
+class Fence:
+    """What a poll needs to record its outcome under its claim."""
+
+    token: str
+    started: datetime
+    clock: float
+    trigger: str
+
+    def elapsed_ms(self) -> int:
+        return int((time.monotonic() - self.clock) * 1000)
+
+
+def poll_record_fenced(*, source: Source, fence: Fence, failure: Failure) -> PollRun | None:
+    """Record a failed poll if this poll still holds its source. While the database is
+    unreachable, keep trying for RECORD_PATIENCE seconds, then say so in the log: the lease
+    expires by itself and the next poll tries again."""
+    patience = time.monotonic() + RECORD_PATIENCE_SECONDS
+    pause = 0.5
+    while True:
+        try:
+            with transaction.atomic():
+                lease_hold(source_id=source.pk, token=fence.token)
+                return poll_record(source=source, started=fence.started, rows={},
+                                   failure=failure, trigger=fence.trigger,
+                                   duration_ms=fence.elapsed_ms())
+        except LeaseLost:
+            log.warning("poll of source %s was taken over by another poll; its failure (%s) "
+                        "is not recorded", source.pk, failure.message)
+            return None
+        except (OperationalError, InterfaceError) as error:
+            failure = Failure(PollRun.Outcome.TRANSIENT, DATABASE_DOWN)
+            if connection.in_atomic_block or time.monotonic() > patience:
+                log.error("poll of source %s could not be recorded: the database was "
+                          "unreachable (%s)", source.pk, str(error).strip())
+                return None
+            connection.close()  # reconnect on the next try
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
 
 def poll_record(
@@ -129,6 +190,8 @@ def poll_record(
     failure: Failure | None,
     trigger: str,
 ) -> PollRun:
+    """Store the run and the source's new state, and release its claim. The caller holds
+    the source row (lease_hold) in the same transaction."""
     finished = timezone.now()
     run = PollRun.objects.create(
         source=source, started_at=started, finished_at=finished, duration_ms=duration_ms,
@@ -136,7 +199,8 @@ def poll_record(
         message=failure.message if failure else "", rows=rows, trigger=trigger,
     )
     update: dict[str, object] = {
-        "claimed_until": None, "last_poll_at": started, "last_duration_ms": duration_ms,
+        "claimed_until": None, "claim_token": "", "last_poll_at": started,
+        "last_duration_ms": duration_ms, "wait_until": None,
     }
     if failure is None:
         update |= {
@@ -153,11 +217,15 @@ def poll_record(
                 interval=source.interval, failures=failures, retry_after=failure.retry_after
             ),
         }
+        if failure.retry_after:
+            update["wait_until"] = finished + timedelta(seconds=failure.retry_after)
         log.warning("poll of source %s failed (%s): %s", source.pk, failure.outcome,
                     failure.message)
     Source.objects.filter(pk=source.pk).update(**update)
     for name, value in update.items():
         setattr(source, name, value)
+    # Listeners (alerts, metrics) hear of the poll once this transaction has committed.
+    poll_finished_send(source=source, run=run)
     return run
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from kombu import Queue
+
 from dashboard.config import Env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -166,7 +168,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 EMAIL_BACKEND = env.raw("EMAIL_BACKEND") or "django.core.mail.backends.console.EmailBackend"
 
 CELERY_BEAT_SCHEDULE = {
-    "dispatch-due-sources": {"task": "dashboard.tasks.dispatch_due_sources", "schedule": 15.0},
+    "dispatch-due-sources": {
+        "task": "dashboard.tasks.dispatch_due_sources",
+        "schedule": float(env.integer("POLL_DISPATCH_SECONDS", default=15, minimum=1)),
+    },
     "prune-poll-runs": {"task": "dashboard.tasks.prune_poll_runs", "schedule": 3600.0},
     "pools-rollup-and-prune": {"task": "pools.tasks.hashrate_maintain", "schedule": 300.0},
     "exchanges-prune": {"task": "exchanges.tasks.market_data_prune", "schedule": 3600.0},
@@ -174,7 +179,24 @@ CELERY_BEAT_SCHEDULE = {
 
 # How long a poll may hold its claim on a source before another worker may take over
 # (a worker that died mid-poll must not block its source forever).
-POLL_CLAIM_SECONDS = env.integer("POLL_CLAIM_SECONDS", default=300, minimum=10)
+# The poll renews its claim every third of this while it runs, so this is how long a dead
+# worker keeps its source, not a limit on a poll's length.
+POLL_CLAIM_SECONDS = env.integer("POLL_CLAIM_SECONDS", default=300, minimum=3)
+# A poll stops at this deadline with a clear error (requests are cut short to fit in it);
+# Celery's soft and hard time limits on the poll task, a little later, are the backstop.
+POLL_DEADLINE_SECONDS = env.integer("POLL_DEADLINE_SECONDS", default=240, minimum=1)
+HTTP_TIMEOUT_SECONDS = env.integer("HTTP_TIMEOUT_SECONDS", default=30, minimum=1)
+# "Poll now" may be pressed once per source in this many seconds.
+POLL_NOW_COOLDOWN_SECONDS = env.integer("POLL_NOW_COOLDOWN_SECONDS", default=30, minimum=0)
+
+# Queues: the dispatcher's tick never waits behind a poll, and a hanging pool never delays a
+# market feed. A worker started without -Q consumes them all (small installs, the demo);
+# docker-compose.yml runs one worker per queue.
+CELERY_TASK_DEFAULT_QUEUE = "maintenance"
+CELERY_TASK_QUEUES = [
+    Queue(name, routing_key=name) for name in ("dispatch", "pools", "markets", "maintenance")
+]
+CELERY_TASK_ROUTES = ("dashboard.tasks.route_task",)
 POLL_RUN_RETENTION_DAYS = env.integer("POLL_RUN_RETENTION_DAYS", default=30, minimum=1)
 
 LOG_LEVEL = (env.raw("LOG_LEVEL") or "INFO").upper()

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from dashboard import services
@@ -16,6 +17,7 @@ from dashboard.audit import audit_record
 from dashboard.forms import SourceForm
 from dashboard.models import Membership, Role, Team
 from dashboard.pages import next_url, page
+from dashboard.poll_now import source_poll_now_request
 from dashboard.registries import (
     overview_fragments,
     overview_head_templates,
@@ -57,11 +59,22 @@ def source_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @team_view(Role.ADMIN)
 def source_poll_now(request: HttpRequest, pk: int) -> HttpResponse:
     source = team_source_get(team=request.team, pk=pk)  # type: ignore[attr-defined]
+    back = redirect(next_url(request, reverse("source_detail", args=[source.pk])))
+    retry = request.POST.get("confirm_retry") == "1"
+    refusal = source_poll_now_request(source=source, now=timezone.now(), confirm_retry=retry)
+    if refusal and refusal.reason == "disabled":
+        # Refused outright, not merely postponed: a Conflict, with the reason in words.
+        return render(request, "dashboard/poll_refused.html",
+                      {"source": source, "refusal": refusal, "back": back.url}, status=409)
+    if refusal:
+        messages.error(request, refusal.message)
+        return back
     poll_source.delay(source.pk, trigger="manual")
     audit_record(team=source.team, actor=request.user, action="source.poll_requested",
-                 target=source.label, detail={"source_id": source.pk}, request=request)
+                 target=source.label, detail={"source_id": source.pk, "retry_same_key": retry},
+                 request=request)
     messages.info(request, f"A poll of {source.label} is queued; its result appears here shortly.")
-    return redirect(next_url(request, reverse("source_detail", args=[source.pk])))
+    return back
 
 
 @require_POST

@@ -20,7 +20,10 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_SERVICES = ("migrate", "web", "worker", "beat", "stream")
+WORKERS = ("dispatcher", "worker-pools", "worker-markets", "worker-maintenance")
+APP_SERVICES = ("migrate", "web", *WORKERS, "beat", "stream")
+# The queues dashboard/settings.py declares (CELERY_TASK_QUEUES).
+QUEUES = {"dispatch", "pools", "markets", "maintenance"}
 INTERPOLATION = re.compile(r"\$\{([A-Z][A-Z0-9_]*)[^}]*\}")
 
 
@@ -79,12 +82,26 @@ def test_migrate_runs_once_with_djangos_migrate_command(services: dict[str, Any]
     assert importlib.util.find_spec("django.core.management.commands.migrate") is not None
 
 
-@pytest.mark.parametrize("name", ["worker", "beat"])
+@pytest.mark.parametrize("name", [*WORKERS, "beat"])
 def test_celery_services_start_the_dashboard_app(services: dict[str, Any], name: str) -> None:
     command = services[name]["command"]
-    assert command[:4] == ["celery", "-A", "dashboard", name]
+    assert command[:4] == ["celery", "-A", "dashboard", "beat" if name == "beat" else "worker"]
     # `celery -A dashboard` settles on the `app` attribute of dashboard/celery.py.
     assert defines(ROOT / "dashboard" / "celery.py", "app", call="Celery")
+
+
+def test_each_queue_has_a_worker_and_the_dispatcher_one_of_its_own(
+    services: dict[str, Any],
+) -> None:
+    consumed: dict[str, set[str]] = {}
+    for name in WORKERS:
+        command = services[name]["command"]
+        consumed[name] = set(command[command.index("-Q") + 1].split(","))
+    assert set().union(*consumed.values()) == QUEUES
+    assert consumed["dispatcher"] == {"dispatch"}
+    assert consumed["worker-pools"] == {"pools"} and consumed["worker-markets"] == {"markets"}
+    settings = (ROOT / "dashboard" / "settings.py").read_text()
+    assert all(f'"{queue}"' in settings for queue in QUEUES)
 
 
 def test_stream_runs_the_flowbtc_stream_command(services: dict[str, Any]) -> None:
@@ -130,7 +147,7 @@ def test_app_services_wait_for_healthy_stores(services: dict[str, Any]) -> None:
             assert depends_on[store]["condition"] == "service_healthy", (name, store)
 
 
-@pytest.mark.parametrize("name", ["web", "worker", "beat", "stream"])
+@pytest.mark.parametrize("name", ["web", *WORKERS, "beat", "stream"])
 def test_app_waits_for_migrations(services: dict[str, Any], name: str) -> None:
     condition = services[name]["depends_on"]["migrate"]["condition"]
     assert condition == "service_completed_successfully"

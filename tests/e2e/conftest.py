@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,46 @@ def celery_worker_process(transactional_db: None) -> Iterator[subprocess.Popen[b
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+@contextmanager
+def celery_process(
+    role: str, *args: str, env: dict[str, str], log_name: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `celery -A dashboard ROLE` process, once it says it is up; stopped on exit (a
+    test may have killed it already)."""
+    log = ARTIFACTS / log_name
+    log.parent.mkdir(exist_ok=True)
+    ready = b"ready" if role == "worker" else b"beat: Starting"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "dashboard", role, "--loglevel", "info", *args],
+            cwd=settings.BASE_DIR, stdout=out, stderr=subprocess.STDOUT, env=env,
+        )
+        try:
+            wait_for(lambda: ready in log.read_bytes() or process.poll() is not None,
+                     timeout=60, what=f"the Celery {role} to start")
+            assert process.poll() is None, log.read_text()
+            yield process
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+@pytest.fixture
+def celery_beat_process(
+    transactional_db: None, tmp_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery beat on the session's Redis, dispatching due sources every second."""
+    env = child_env(DATABASE_URL=test_database_url(), POLL_DISPATCH_SECONDS="1")
+    with celery_process("beat", "--schedule", str(tmp_path / "celerybeat-schedule"),
+                        env=env, log_name="celery-beat.log") as process:
+        yield process
 
 
 @pytest.fixture(scope="session")

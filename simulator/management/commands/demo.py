@@ -50,6 +50,7 @@ class Command(BaseCommand):
                     f"{host}:{port}", "--workers", "2", "--threads", "4",
                     "--access-logfile", "-", "--log-level", "warning"],
             "worker": [python, "-m", "celery", "-A", "dashboard", "worker", "--beat",
+                       "-Q", "dispatch,pools,markets,maintenance",
                        "--concurrency", "2", "--loglevel", "info",
                        "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")],
             # Retries its connection until the simulator's gateway listens.
