@@ -50,8 +50,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 if REDIS_URL:
+    # Short socket timeouts: with Redis unreachable a page falls back to Postgres (see
+    # dashboard/shared_cache.py) after a moment, instead of hanging on the connection.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL, "KEY_PREFIX": "hashwatch"}}
+                          "LOCATION": REDIS_URL, "KEY_PREFIX": "hashwatch",
+                          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
                           "LOCATION": str(VAR_DIR / "cache")}}
@@ -68,6 +71,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    # Before dashboard: its sign-in receivers must run after axes has counted the attempt.
+    "axes",
     "dashboard",
     "pools",
     "exchanges",
@@ -86,6 +91,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "dashboard.teams.CurrentTeamMiddleware",
     "dashboard.security.TwoFactorRequiredMiddleware",
+    # Last, as django-axes asks: it turns a request that hit the lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "dashboard.urls"
@@ -126,6 +133,42 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = False
 # lock that pair for LOGIN_LOCKOUT_SECONDS (`manage.py unlock USERNAME` lifts it early).
 LOGIN_FAILURE_LIMIT = env.integer("LOGIN_FAILURE_LIMIT", default=5, minimum=1)
 LOGIN_LOCKOUT_SECONDS = env.integer("LOGIN_LOCKOUT_SECONDS", default=15 * 60, minimum=1)
+# How many reverse proxies (each adding to X-Forwarded-For) stand between the clients and the
+# app. 0: the app is reached directly and the socket address is the client's. Set it only when
+# every request comes through those proxies, or a client could claim any address.
+TRUSTED_PROXY_COUNT = env.integer("TRUSTED_PROXY_COUNT", default=0, minimum=0)
+
+# Sign-in lockout (django-axes): the counts live in Postgres, so they hold with Redis down and
+# across restarts. A lock covers one username from one address (dashboard/auth.py).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked pair, on every login form
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# Read from LOGIN_FAILURE_LIMIT and LOGIN_LOCKOUT_SECONDS when used, so those stay the only knobs.
+AXES_FAILURE_LIMIT = "dashboard.auth.failure_limit"
+AXES_COOLOFF_TIME = "dashboard.auth.lockout_period"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# A refused attempt while locked does not push the end of the lock further away.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "dashboard.auth.lockout_response"
+# Sign-ins are in the team's audit log already; axes keeps only the failure counts.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code", "csrfmiddlewaretoken"]
+AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "dashboard.audit.client_ip"
+# The client (dashboard.audit.client_ip) is the address the outermost trusted proxy saw: the
+# TRUSTED_PROXY_COUNT-th entry of X-Forwarded-For from the right (ipware counts the proxies
+# listed in it: one fewer). What a client writes further left is ignored; IPWARE_STRICT off
+# lets such entries be there at all.
+if TRUSTED_PROXY_COUNT:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT - 1
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+    AXES_IPWARE_PROXY_COUNT = None
+IPWARE_STRICT = False
 SESSION_COOKIE_SAMESITE = "Lax"
 
 # Behind a TLS-terminating proxy set HTTPS=1: secure cookies, HSTS and redirects follow.
