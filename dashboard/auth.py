@@ -230,7 +230,7 @@ class SignInForm(AuthenticationForm):
     def _refuse_if_locked(self, username: str) -> None:
         # The same answer for every name, existing or not: a lock reveals nothing. Checked
         # before the password, so an attempt while locked is neither counted nor audited.
-        remaining = lock_remaining(self.request, username)
+        remaining = lock_remaining(self.request, username) if self.request is not None else 0
         if remaining:
             raise ValidationError(locked_message(remaining), code="locked")
 

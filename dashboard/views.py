@@ -65,14 +65,15 @@ def source_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def stream_view(*, source: Source) -> dict[str, Any] | None:
     """What the FlowBTC stream service last said of this source; {"running": False} when
-    no stream reports on it. None for kinds that have no stream."""
+    no stream reports on it ("unavailable" when the cache it reports to is unreachable).
+    None for kinds that have no stream."""
     if source.kind != "flowbtc":
         return None
-    from exchanges.live import stream_status
+    from exchanges.live import feed_unavailable, stream_status
 
     status = stream_status(source_id=source.pk)
     if status is None:
-        return {"running": False}
+        return {"running": False, "unavailable": feed_unavailable()}
     times = {key: parse_datetime(status[key]) if status.get(key) else None
              for key in ("since", "last_event_at")}
     return {**status, **times, "running": True}
