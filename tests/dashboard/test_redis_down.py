@@ -267,3 +267,36 @@ def test_an_outage_is_logged_once_not_per_request(
         assert client.get(f"/markets/?source={stored['flow'].pk}").status_code == 200
     outages = [r for r in caplog.records if "shared cache is unreachable" in r.getMessage()]
     assert len(outages) == 1
+
+
+# --- The task queue --------------------------------------------------------------------------
+
+@pytest.fixture
+def broker_on(redis: PrivateRedis, monkeypatch: pytest.MonkeyPatch) -> PrivateRedis:
+    """Celery's broker on the private Redis too (its connection pools built afresh)."""
+    from dashboard.celery import app
+
+    monkeypatch.setitem(app.conf, "broker_url", redis.url)
+    monkeypatch.setattr(app, "_pool", None)
+    monkeypatch.setattr(app.amqp, "_producer_pool", None)
+    return redis
+
+
+def test_poll_now_says_the_queue_is_down_instead_of_failing(
+        alice: User, source: Source, broker_on: PrivateRedis) -> None:
+    broker_on.stop()
+    client = client_for(alice)
+    response = client.post(f"/sources/{source.pk}/poll/", follow=True)
+    assert response.status_code == 200
+    assert "could not be queued: the task queue (Redis) cannot be reached" in response.content.decode()
+    assert not AuditEvent.objects.filter(action="source.poll_requested").exists()
+
+
+def test_a_new_source_is_saved_with_the_queue_down(alice: User, team: Team, broker_on: PrivateRedis) -> None:
+    broker_on.stop()
+    response = client_for(alice).post("/settings/sources/new/fake/", {
+        "label": "Night shift", "interval": 60, "enabled": "on", "credential_api_key": "sk_new",
+        "option_mode": "ok"}, follow=True)
+    assert response.status_code == 200
+    assert "first poll could not be queued" in response.content.decode()
+    assert Source.objects.filter(team=team, label="Night shift").count() == 1

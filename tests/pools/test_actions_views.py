@@ -18,7 +18,6 @@ from dashboard.polling import source_poll
 from dashboard.services import source_create
 from dashboard.simulator.sbicrypto import ALPHA_BCH, ALPHA_BTC, SbiCryptoApi
 from dashboard.simulator.server import SimulatorServer
-from pools import actions
 from pools.models import PoolAccount
 from tests.conftest import client_for
 
@@ -46,7 +45,7 @@ def queued(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
         def delay(*args: Any, **kwargs: Any) -> None:
             calls.append((*args, kwargs))
 
-    monkeypatch.setattr(actions, "poll_source", Task)
+    monkeypatch.setattr("dashboard.tasks.poll_source", Task)
     return calls
 
 
