@@ -157,18 +157,9 @@ AXES_LOCKOUT_CALLABLE = "dashboard.auth.lockout_response"
 AXES_DISABLE_ACCESS_LOG = True
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code", "csrfmiddlewaretoken"]
 AXES_VERBOSE = False
+# One resolver for the lockout and the audit log: the client seen through TRUSTED_PROXY_COUNT
+# proxies, with django-ipware reading X-Forwarded-For.
 AXES_CLIENT_IP_CALLABLE = "dashboard.audit.client_ip"
-# The client (dashboard.audit.client_ip) is the address the outermost trusted proxy saw: the
-# TRUSTED_PROXY_COUNT-th entry of X-Forwarded-For from the right (ipware counts the proxies
-# listed in it: one fewer). What a client writes further left is ignored; IPWARE_STRICT off
-# lets such entries be there at all.
-if TRUSTED_PROXY_COUNT:
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
-    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT - 1
-else:
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
-    AXES_IPWARE_PROXY_COUNT = None
-IPWARE_STRICT = False
 SESSION_COOKIE_SAMESITE = "Lax"
 
 # Behind a TLS-terminating proxy set HTTPS=1: secure cookies, HSTS and redirects follow.
