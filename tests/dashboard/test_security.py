@@ -118,6 +118,23 @@ def test_a_success_resets_the_count_and_is_audited(alice: User, team: Team) -> N
     assert actions(team).count("auth.signin") == 1
 
 
+def test_the_lock_covers_the_admin_login_too(alice: User) -> None:
+    alice.is_staff = True
+    alice.save()
+    for _ in range(5):
+        sign_in(Client(), "alice", "wrong")
+    response = Client().post("/admin/login/", {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 429 and LOCKED in response.content.decode()
+
+
+def test_failures_are_stored_in_postgres_without_the_password_or_code(alice: User) -> None:
+    for _ in range(3):
+        sign_in(Client(), "alice", "hunter2-wrong")
+    attempt = AccessAttempt.objects.get()
+    assert (attempt.username, attempt.ip_address, attempt.failures_since_start) == ("alice", "127.0.0.1", 3)
+    assert "hunter2" not in attempt.post_data
+
+
 # --- Authenticator codes -----------------------------------------------------------------------
 
 def test_sign_in_asks_for_the_code_when_a_device_exists(alice: User, team: Team) -> None:
