@@ -1,21 +1,23 @@
 """Sign-in: lockout after repeated failures, the authenticator-code step, and their audit trail.
 
-Failures are counted per username and client address in the cache (Redis in production), so
-every web process sees the same count. A lock covers one username from one address: someone
-guessing at an account cannot lock its owner out everywhere else.
+Failures are counted by django-axes in Postgres (settings: AXES_*), so every web process sees
+the same count and it holds with Redis down. A lock covers one username from one address:
+someone guessing at an account cannot lock its owner out everywhere else.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import math
-import secrets
 import time
+from datetime import timedelta
 from typing import Any
 
 import pyotp
+from axes.handlers.proxy import AxesProxyHandler
+from axes.helpers import get_cool_off, get_credentials
+from axes.models import AccessAttempt
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -25,9 +27,8 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.contrib.auth.views import LoginView
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -46,55 +47,35 @@ TOTP_ISSUER = "Hashwatch"
 
 # --- Lockout ---------------------------------------------------------------------------------
 
-def _user_tag(username: str) -> str:
-    # Hashed so that cache keys never carry what someone typed as a username.
-    return hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
+def failure_limit(request: HttpRequest | None = None, credentials: Any = None) -> int:
+    """AXES_FAILURE_LIMIT: read when used, so LOGIN_FAILURE_LIMIT stays the one setting."""
+    return int(settings.LOGIN_FAILURE_LIMIT)
 
 
-def _epoch(username: str) -> str:
-    """A per-username token inside every lockout key: unlocking replaces it, which drops
-    the counts and locks of every address at once without listing cache keys."""
-    key = f"auth:epoch:{_user_tag(username)}"
-    cache.add(key, secrets.token_hex(4), timeout=None)
-    return str(cache.get(key))
+def lockout_period(request: HttpRequest | None = None) -> timedelta:
+    """AXES_COOLOFF_TIME: how long failures count, and how long a lock lasts."""
+    return timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
 
 
-def _keys(username: str, ip: str | None) -> tuple[str, str]:
-    base = f"{_user_tag(username)}:{_epoch(username)}:{ip or '-'}"
-    return f"auth:failures:{base}", f"auth:locked:{base}"
+def lock_remaining(request: HttpRequest, username: str) -> int:
+    """Seconds until this username may sign in again from this request's address (0: not locked)."""
+    credentials = get_credentials(username)
+    if not AxesProxyHandler.is_locked(request, credentials):
+        return 0
+    # The lock runs from the newest failure that counted (a refused attempt adds none).
+    newest = AccessAttempt.objects.filter(
+        username=username, ip_address=request.axes_ip_address,  # type: ignore[attr-defined]
+    ).aggregate(newest=Max("attempt_time"))["newest"]
+    if newest is None:
+        return 0
+    period = get_cool_off(request) or lockout_period()
+    return max(1, math.ceil((newest + period - timezone.now()).total_seconds()))
 
 
-def lock_remaining(username: str, ip: str | None) -> int:
-    """Seconds until this username may sign in again from this address (0: not locked)."""
-    until = cache.get(_keys(username, ip)[1])
-    return max(0, math.ceil(until - time.time())) if until else 0
-
-
-def failure_record(username: str, ip: str | None) -> bool:
-    """Count one failed attempt; True when it locks the username for this address."""
-    failures_key, locked_key = _keys(username, ip)
-    window = settings.LOGIN_LOCKOUT_SECONDS
-    cache.add(failures_key, 0, timeout=window)
-    try:
-        count = cache.incr(failures_key)
-    except ValueError:  # expired between add and incr
-        cache.set(failures_key, 1, timeout=window)
-        count = 1
-    if count < settings.LOGIN_FAILURE_LIMIT:
-        return False
-    cache.set(locked_key, time.time() + settings.LOGIN_LOCKOUT_SECONDS,
-              timeout=settings.LOGIN_LOCKOUT_SECONDS)
-    cache.delete(failures_key)
-    return True
-
-
-def failures_clear(username: str, ip: str | None) -> None:
-    cache.delete(_keys(username, ip)[0])
-
-
-def unlock(username: str) -> None:
-    """Lift every lock and count for a username (manage.py unlock, a password reset)."""
-    cache.set(f"auth:epoch:{_user_tag(username)}", secrets.token_hex(4), timeout=None)
+def unlock(username: str) -> int:
+    """Lift every lock and count for a username, from every address (manage.py unlock, a
+    password reset). Returns how many address records were cleared."""
+    return AxesProxyHandler.reset_attempts(username=username)
 
 
 def locked_message(seconds: int) -> str:
@@ -102,6 +83,18 @@ def locked_message(seconds: int) -> str:
     unit = "minute" if minutes == 1 else "minutes"
     return (f"Too many failed sign-ins for this account from your address; try again in "
             f"{minutes} {unit}, or ask an owner/admin to unlock it.")
+
+
+def lockout_response(request: HttpRequest, original_response: HttpResponse | None = None,
+                     credentials: dict[str, Any] | None = None) -> HttpResponse:
+    """AXES_LOCKOUT_CALLABLE: the sign-in page saying why and for how long, on any login form
+    (this one, the admin's) that ran into the lock."""
+    username = str((credentials or {}).get("username") or request.POST.get("username") or "")
+    remaining = lock_remaining(request, username) if username else 0
+    return render(request, "registration/login.html",
+                  {"form": SignInForm(request),
+                   "locked": locked_message(remaining or settings.LOGIN_LOCKOUT_SECONDS)},
+                  status=429)
 
 
 # --- Audit -----------------------------------------------------------------------------------
@@ -126,9 +119,19 @@ def user_by_name(username: str) -> AbstractBaseUser | None:
         return None
 
 
-def signin_failed(username: str, request: HttpRequest | None, reason: str) -> None:
+def signin_failed(username: str, request: HttpRequest, reason: str) -> None:
+    """A wrong authenticator code counts like a wrong password: the same signal, so axes
+    counts it and the receiver below audits it."""
+    user_login_failed.send(sender=__name__, credentials=get_credentials(username),
+                           request=request, reason=reason)
+
+
+def _failure_audit(username: str, request: HttpRequest | None, reason: str) -> None:
+    if request is not None and getattr(request, "axes_failures_since_start", None) is None \
+            and getattr(request, "axes_locked_out", False):
+        return  # refused by the lock before any password check: not another attempt
     ip = client_ip(request)
-    locked = failure_record(username, ip)
+    locked = bool(getattr(request, "axes_locked_out", False))
     user = user_by_name(username)
     if user is None:
         # Nothing is stored for a name that is not an account: it may be a mistyped password.
@@ -141,18 +144,20 @@ def signin_failed(username: str, request: HttpRequest | None, reason: str) -> No
                    {"seconds": settings.LOGIN_LOCKOUT_SECONDS})
 
 
+# Connected after axes's own receivers (INSTALLED_APPS order), so the attempt is counted and
+# the request says whether it locked the pair by the time these run.
 @receiver(user_login_failed)
 def _on_login_failed(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None,
-                     **kwargs: Any) -> None:
+                     reason: str = "password", **kwargs: Any) -> None:
     username = credentials.get("username")
     if username:
-        signin_failed(str(username), request, "password")
+        _failure_audit(str(username), request, reason)
 
 
 @receiver(user_logged_in)
 def _on_logged_in(sender: Any, request: HttpRequest | None, user: AbstractBaseUser,
                   **kwargs: Any) -> None:
-    failures_clear(user.get_username(), client_ip(request))
+    # axes clears this pair's count (AXES_RESET_ON_SUCCESS).
     audit_user(user, "auth.signin", request)
 
 
@@ -223,8 +228,9 @@ class SignInForm(AuthenticationForm):
             raise
 
     def _refuse_if_locked(self, username: str) -> None:
-        # The same answer for every name, existing or not: a lock reveals nothing.
-        remaining = lock_remaining(username, client_ip(self.request))
+        # The same answer for every name, existing or not: a lock reveals nothing. Checked
+        # before the password, so an attempt while locked is neither counted nor audited.
+        remaining = lock_remaining(self.request, username) if self.request is not None else 0
         if remaining:
             raise ValidationError(locked_message(remaining), code="locked")
 
@@ -241,7 +247,7 @@ class SignInView(LoginView):
             return super().form_valid(form)
         self.request.session[PENDING_KEY] = {
             "user_id": user.pk,
-            "backend": getattr(user, "backend", settings.AUTHENTICATION_BACKENDS[0]),
+            "backend": getattr(user, "backend", settings.AUTHENTICATION_BACKENDS[-1]),
             "next": self.get_redirect_url() or "",
             "expires": time.time() + PENDING_SECONDS,
         }
@@ -264,10 +270,10 @@ def signin_code(request: HttpRequest) -> HttpResponse:
         messages.info(request, "Sign in again: the code step timed out.")
         return redirect("login")
     pending, user = found
-    username, ip = user.get_username(), client_ip(request)
+    username = user.get_username()
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if lock_remaining(username, ip):
+        if lock_remaining(request, username):
             return _back_to_login(request, username)
         device = confirmed_device(user)
         if device is not None and totp_verify(device, form.cleaned_data["code"]):
@@ -275,7 +281,7 @@ def signin_code(request: HttpRequest) -> HttpResponse:
             login(request, user, backend=pending["backend"])
             return redirect(pending["next"] or settings.LOGIN_REDIRECT_URL)
         signin_failed(username, request, "code")
-        if lock_remaining(username, ip):
+        if lock_remaining(request, username):
             return _back_to_login(request, username)
         form.add_error("code", "That code is not right, or was already used. Try the next one.")
     return render(request, "registration/login_code.html", {"form": form})
@@ -283,9 +289,7 @@ def signin_code(request: HttpRequest) -> HttpResponse:
 
 def _back_to_login(request: HttpRequest, username: str) -> HttpResponse:
     request.session.pop(PENDING_KEY, None)
-    remaining = lock_remaining(username, client_ip(request))
-    return render(request, "registration/login.html",
-                  {"form": SignInForm(request), "locked": locked_message(remaining)}, status=429)
+    return lockout_response(request, credentials=get_credentials(username))
 
 
 def teams_requiring_2fa(user: Any) -> list[Team]:

@@ -53,8 +53,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 if REDIS_URL:
+    # Short socket timeouts: with Redis unreachable a page falls back to Postgres (see
+    # dashboard/shared_cache.py) after a moment, instead of hanging on the connection.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL, "KEY_PREFIX": "hashwatch"}}
+                          "LOCATION": REDIS_URL, "KEY_PREFIX": "hashwatch",
+                          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
                           "LOCATION": str(VAR_DIR / "cache")}}
@@ -71,6 +74,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    # Before dashboard: its sign-in receivers must run after axes has counted the attempt.
+    "axes",
     "dashboard",
     "pools",
     "exchanges",
@@ -93,6 +98,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "dashboard.teams.CurrentTeamMiddleware",
     "dashboard.security.TwoFactorRequiredMiddleware",
+    # Last, as django-axes asks: it turns a request that hit the lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "dashboard.urls"
@@ -133,6 +140,33 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = False
 # lock that pair for LOGIN_LOCKOUT_SECONDS (`manage.py unlock USERNAME` lifts it early).
 LOGIN_FAILURE_LIMIT = env.integer("LOGIN_FAILURE_LIMIT", default=5, minimum=1)
 LOGIN_LOCKOUT_SECONDS = env.integer("LOGIN_LOCKOUT_SECONDS", default=15 * 60, minimum=1)
+# How many reverse proxies (each adding to X-Forwarded-For) stand between the clients and the
+# app. 0: the app is reached directly and the socket address is the client's. Set it only when
+# every request comes through those proxies, or a client could claim any address.
+TRUSTED_PROXY_COUNT = env.integer("TRUSTED_PROXY_COUNT", default=0, minimum=0)
+
+# Sign-in lockout (django-axes): the counts live in Postgres, so they hold with Redis down and
+# across restarts. A lock covers one username from one address (dashboard/auth.py).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked pair, on every login form
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# Read from LOGIN_FAILURE_LIMIT and LOGIN_LOCKOUT_SECONDS when used, so those stay the only knobs.
+AXES_FAILURE_LIMIT = "dashboard.auth.failure_limit"
+AXES_COOLOFF_TIME = "dashboard.auth.lockout_period"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# A refused attempt while locked does not push the end of the lock further away.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "dashboard.auth.lockout_response"
+# Sign-ins are in the team's audit log already; axes keeps only the failure counts.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code", "csrfmiddlewaretoken"]
+AXES_VERBOSE = False
+# One resolver for the lockout and the audit log: the client seen through TRUSTED_PROXY_COUNT
+# proxies, with django-ipware reading X-Forwarded-For.
+AXES_CLIENT_IP_CALLABLE = "dashboard.audit.client_ip"
 SESSION_COOKIE_SAMESITE = "Lax"
 
 # Behind a TLS-terminating proxy set HTTPS=1: secure cookies, HSTS and redirects follow.

@@ -26,8 +26,11 @@ from dashboard.registries import (
 )
 from dashboard.selectors import source_runs_recent, team_health_summary, team_source_get
 from dashboard.sources import REGISTRY, UnknownKind, get_kind
-from dashboard.tasks import poll_source
+from dashboard.tasks import poll_enqueue
 from dashboard.teams import SESSION_TEAM_KEY, team_view
+
+# Why a page could not queue a poll (Redis, the broker, is unreachable), and what happens next.
+QUEUE_DOWN = "the task queue (Redis) cannot be reached. Scheduled polls resume when it is back."
 
 
 @team_view()
@@ -69,7 +72,9 @@ def source_poll_now(request: HttpRequest, pk: int) -> HttpResponse:
     if refusal:
         messages.error(request, refusal.message)
         return back
-    poll_source.delay(source.pk, trigger="manual")
+    if not poll_enqueue(source_id=source.pk, trigger="manual"):
+        messages.error(request, f"A poll of {source.label} could not be queued: {QUEUE_DOWN}")
+        return back
     audit_record(team=source.team, actor=request.user, action="source.poll_requested",
                  target=source.label, detail={"source_id": source.pk, "retry_same_key": retry},
                  request=request)
@@ -149,9 +154,11 @@ def source_add(request: HttpRequest, kind: str) -> HttpResponse:
         except ValidationError as error:
             form.add_service_errors(error)
         else:
-            if source.enabled:
-                poll_source.delay(source.pk, trigger="created")
-            messages.success(request, f"{source.label} added; its first poll is on its way.")
+            if source.enabled and not poll_enqueue(source_id=source.pk, trigger="created"):
+                messages.warning(request, f"{source.label} added; its first poll could not be "
+                                          f"queued: {QUEUE_DOWN}")
+            else:
+                messages.success(request, f"{source.label} added; its first poll is on its way.")
             return redirect("source_detail", pk=source.pk)
     return render(request, "dashboard/source_form.html", {"form": form, "spec": spec})
 

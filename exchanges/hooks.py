@@ -9,12 +9,11 @@ from typing import Any
 
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
-from redis.exceptions import RedisError
 
 from dashboard import registries as r
 from dashboard.models import Membership, Source, Team
 from exchanges.fiat import fiat_hint
-from exchanges.live import stream_status, stream_statuses
+from exchanges.live import feed_unavailable, stream_status, stream_statuses
 
 STREAM_KIND = "flowbtc"  # the kind the stream service serves (exchanges.stream.KIND)
 
@@ -28,10 +27,10 @@ def overview_fiat_line(*, team: Team, earlier: Mapping[str, Any]) -> dict[str, A
 
 def stream_panel(*, source: Source) -> dict[str, Any]:
     """What the FlowBTC stream service last said of this source; {"running": False} when
-    no stream reports on it."""
+    no stream reports on it ("unavailable" when the cache it reports to is unreachable)."""
     status = stream_status(source_id=source.pk)
     if status is None:
-        return {"stream": {"running": False}}
+        return {"stream": {"running": False, "unavailable": feed_unavailable()}}
     times = {key: parse_datetime(status[key]) if status.get(key) else None
              for key in ("since", "last_event_at")}
     return {"stream": {**status, **times, "running": True}}
@@ -41,10 +40,8 @@ def streams_health(*, now: datetime) -> r.HealthReport:
     """How many enabled sources want the live stream, and for how many it is reporting;
     degraded while one is missing."""
     ids = list(Source.objects.filter(enabled=True, kind=STREAM_KIND).values_list("pk", flat=True))
-    try:
-        running = len(stream_statuses(source_ids=ids)) if ids else 0
-    except RedisError:
-        running = 0
+    # shared_cache turns an unreachable Redis into a miss: no stream counts as running.
+    running = len(stream_statuses(source_ids=ids)) if ids else 0
     return r.HealthReport({"expected": len(ids), "running": running},
                           "degraded" if running < len(ids) else "ok")
 

@@ -3,7 +3,9 @@ in production; a file cache in the quick start, which every process on the machi
 
 The stream publishes every book change here at once and writes Postgres at a calmer pace;
 pages read the book here first. Entries expire, so a stream that died leaves no book that
-looks live: its absence is how the page knows the stream is not running.
+looks live: its absence is how the page knows the stream is not running. With the cache
+unreachable every read here is a miss and `feed_unavailable()` says so, and pages show what
+Postgres holds (dashboard/shared_cache.py).
 """
 
 from __future__ import annotations
@@ -11,8 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.core.cache import cache
-
+from dashboard import shared_cache
 from exchanges.clients.flowbtc_models import OrderBook
 from exchanges.ingest import levels_json
 
@@ -29,7 +30,7 @@ def status_key(source_id: int) -> str:
 
 
 def book_publish(*, source_id: int, book: OrderBook, now: datetime) -> None:
-    cache.set(book_key(source_id, book.product), {
+    shared_cache.set(book_key(source_id, book.product), {
         "bids": levels_json(book.bids), "asks": levels_json(book.asks),
         "as_of": book.as_of.isoformat() if book.as_of else None,
         "updated_at": now.isoformat(),
@@ -38,22 +39,27 @@ def book_publish(*, source_id: int, book: OrderBook, now: datetime) -> None:
 
 def book_latest(*, source_id: int, product: str) -> dict[str, Any] | None:
     """{"bids", "asks" ([[price, quantity]] as text), "as_of", "updated_at" (ISO)} or None."""
-    value = cache.get(book_key(source_id, product))
+    value = shared_cache.get(book_key(source_id, product))
     return value if isinstance(value, dict) else None
 
 
 def stream_status_publish(*, source_id: int, status: dict[str, Any]) -> None:
     """What the stream says of itself: connected, since, last_event_at, authenticated, error."""
-    cache.set(status_key(source_id), status, STATUS_TTL)
+    shared_cache.set(status_key(source_id), status, STATUS_TTL)
 
 
 def stream_statuses(*, source_ids: list[int]) -> dict[int, dict[str, Any]]:
     """The statuses of those of `source_ids` a stream reports on, in one cache round trip."""
-    found = cache.get_many([status_key(pk) for pk in source_ids])
+    found = shared_cache.get_many([status_key(pk) for pk in source_ids])
     return {pk: found[status_key(pk)] for pk in source_ids if isinstance(found.get(status_key(pk)), dict)}
 
 
 def stream_status(*, source_id: int) -> dict[str, Any] | None:
     """None when no stream service has reported on this source within STATUS_TTL."""
-    value = cache.get(status_key(source_id))
+    value = shared_cache.get(status_key(source_id))
     return value if isinstance(value, dict) else None
+
+
+def feed_unavailable() -> bool:
+    """True when the live layer cannot be read at all (Redis down), rather than empty."""
+    return shared_cache.is_down()

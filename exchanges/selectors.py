@@ -266,9 +266,12 @@ def market_feed(*, source: Source, book: BookView | None, quote: m.Ticker | None
         seconds=source.interval * STALE_POLLS)
     stale = age is not None and age > limit
     notes: list[str] = []
-    if stream is None and mode != "live":
-        shown = f"the REST poll from {ago(age)}" if age is not None and mode == "rest" else (
-            f"what the stream stored {ago(age)}" if age is not None else "nothing yet")
+    shown = f"the REST poll from {ago(age)}" if age is not None and mode == "rest" else (
+        f"what the stream stored {ago(age)}" if age is not None else "nothing yet")
+    if mode != "live" and live.feed_unavailable():
+        # The stream may well be running: what is missing is the cache it publishes to.
+        notes.append(f"live feed unavailable: the cache (Redis) cannot be reached; showing {shown}")
+    elif stream is None and mode != "live":
         notes.append(f"live stream is not running ({STREAM_COMMAND}); showing {shown}")
     elif stream is not None:
         if stream.get("error"):

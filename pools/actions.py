@@ -21,7 +21,7 @@ from dashboard.http import UpstreamError
 from dashboard.models import Source
 from dashboard.polling import http_client, scrub
 from dashboard.sources import PollContext, get_kind
-from dashboard.tasks import poll_source
+from dashboard.tasks import poll_enqueue
 from pools.clients.sbicrypto_actions import ActionAnswer, SbiActions
 from pools.models import PoolAccount, PoolCoinStat
 
@@ -136,7 +136,8 @@ def source_action_run(*, source: Source, action: str, params: Mapping[str, str],
         return result
     result = ActionResult(True, success_message(action, clean, answer), answer.data)
     audit(source, action, clean, result, actor, request, status=answer.status)
-    poll_source.delay(source.pk, trigger="action")
+    # The action is done upstream; with the broker away its effect shows at the next scheduled poll.
+    poll_enqueue(source_id=source.pk, trigger="action")
     return result
 
 

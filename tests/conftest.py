@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.test import Client
 from redis.exceptions import RedisError
 
+from dashboard import shared_cache
 from dashboard.models import Membership, Role, Source, Team
 from dashboard.polling import source_poll
 from dashboard.services import source_create
@@ -25,6 +26,15 @@ SECRET = "sk_live_9f8e7d6c5b4a3210"
 def _fast_http(settings: pytest.FixtureRequest) -> None:
     settings.HTTP_BACKOFF_SECONDS = 0  # type: ignore[attr-defined]
     settings.CELERY_TASK_ALWAYS_EAGER = False  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _no_remembered_cache_outage() -> Iterator[None]:
+    """A test that pointed the cache at a Redis that is down leaves the process believing it
+    is down for a few seconds: the next test starts as a fresh process would."""
+    shared_cache.forget_outage()
+    yield
+    shared_cache.forget_outage()
 
 
 @pytest.fixture(autouse=True)

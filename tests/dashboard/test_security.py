@@ -6,15 +6,17 @@ import io
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pyotp
 import pytest
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.management import call_command
+from django.db.models import F
 from django.test import Client
 
 from dashboard.auth import totp_new_secret
@@ -91,15 +93,16 @@ def test_the_unlock_command_lifts_the_lock(alice: User) -> None:
     assert sign_in(client, "alice", PASSWORD).status_code == 302
 
 
-def test_the_lock_runs_out(alice: User, settings: object, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_lock_runs_out(alice: User, settings: object) -> None:
     """The lock holds its own deadline; stepping the clock past it (rather than sleeping
-    through a short lock, which a slow machine overshoots before the first check) ends it."""
+    through a short lock, which a slow machine overshoots before the first check) ends it.
+    The stored failures are moved back in time, which is the same step seen from Postgres."""
     client = Client()
     for _ in range(5):
         sign_in(client, "alice", "wrong")
     assert LOCKED in sign_in(client, "alice", PASSWORD).content.decode()
-    later = time.time() + settings.LOGIN_LOCKOUT_SECONDS + 1  # type: ignore[attr-defined]
-    monkeypatch.setattr("dashboard.auth.time.time", lambda: later)
+    step = timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS + 1)  # type: ignore[attr-defined]
+    assert AccessAttempt.objects.update(attempt_time=F("attempt_time") - step) == 1
     assert sign_in(client, "alice", PASSWORD).status_code == 302
 
 
@@ -113,6 +116,23 @@ def test_a_success_resets_the_count_and_is_audited(alice: User, team: Team) -> N
         response = sign_in(client, "alice", "wrong")
     assert LOCKED not in response.content.decode()
     assert actions(team).count("auth.signin") == 1
+
+
+def test_the_lock_covers_the_admin_login_too(alice: User) -> None:
+    alice.is_staff = True
+    alice.save()
+    for _ in range(5):
+        sign_in(Client(), "alice", "wrong")
+    response = Client().post("/admin/login/", {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 429 and LOCKED in response.content.decode()
+
+
+def test_failures_are_stored_in_postgres_without_the_password_or_code(alice: User) -> None:
+    for _ in range(3):
+        sign_in(Client(), "alice", "hunter2-wrong")
+    attempt = AccessAttempt.objects.get()
+    assert (attempt.username, attempt.ip_address, attempt.failures_since_start) == ("alice", "127.0.0.1", 3)
+    assert "hunter2" not in attempt.post_data
 
 
 # --- Authenticator codes -----------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pyotp
 import pytest
 from django.core.cache import cache
 
-from dashboard.auth import totp_new_secret
+from dashboard.auth import totp_new_secret, unlock
 from dashboard.models import Source, TotpDevice
 from dashboard.polling import source_poll
 from dashboard.services import source_create
@@ -83,7 +83,7 @@ def test_lockout_and_code_screens(browser, alice, live_server) -> None:
         assert "Too many failed sign-ins" in page.inner_text("main")
         screenshot(page, "security-login-locked")
 
-        cache.clear()
+        unlock("alice")  # as `manage.py unlock alice` would
         secret = totp_new_secret()
         TotpDevice.objects.create(user=alice, secret={"base32": secret}, confirmed=True)
         page.fill("#id_username", "alice")

@@ -16,7 +16,6 @@ from django.utils import timezone
 from dashboard.models import AuditEvent, Source, Team
 from dashboard.polling import source_poll
 from dashboard.services import source_create
-from pools import actions
 from pools.models import PoolAccount
 from simulator.sbicrypto import ALPHA_BCH, ALPHA_BTC, SbiCryptoApi
 from simulator.server import SimulatorServer
@@ -46,7 +45,7 @@ def queued(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
         def delay(*args: Any, **kwargs: Any) -> None:
             calls.append((*args, kwargs))
 
-    monkeypatch.setattr(actions, "poll_source", Task)
+    monkeypatch.setattr("dashboard.tasks.poll_source", Task)
     return calls
 
 
