@@ -109,6 +109,7 @@ def fetch_and_ingest(*, source: Source, now: datetime) -> dict[str, int]:
         http=http_client(),
         now=now,
         last_success_at=source.last_success_at,
+        state=spec.poll_state(source),
     )
     snapshot = spec.load_client()(ctx).fetch()
     ingest = spec.load_ingest()

@@ -171,6 +171,8 @@ CELERY_BEAT_SCHEDULE = {
 # (a worker that died mid-poll must not block its source forever).
 POLL_CLAIM_SECONDS = env.integer("POLL_CLAIM_SECONDS", default=300, minimum=10)
 POLL_RUN_RETENTION_DAYS = env.integer("POLL_RUN_RETENTION_DAYS", default=30, minimum=1)
+# Pages of older history a pool poll reads besides its recent window, until all is read.
+HISTORY_PAGES_PER_POLL = env.integer("HISTORY_PAGES_PER_POLL", default=5, minimum=1)
 
 LOG_LEVEL = (env.raw("LOG_LEVEL") or "INFO").upper()
 LOGGING = {
