@@ -67,6 +67,28 @@ def histories_by_source(*, sources: Iterable[Source]) -> dict[int, list[HistoryB
     return found
 
 
+def history_lines(rows: Sequence[HistoryBackfill]) -> dict[str, Any]:
+    """What the source page says of the back-fill: a headline and a line per dataset."""
+    lines = []
+    for row in rows:
+        label = LABELS.get(row.dataset, row.dataset.replace("_", " "))
+        read = f"{row.rows_done:,}" + (f" of ~{row.rows_total:,}" if row.rows_total and not row.done else "")
+        pages = f"{row.pages_done}" + (f" of {row.pages_total}" if row.pages_total else "")
+        lines.append({"row": row, "label": label, "read": read, "pages": pages})
+    busy = [line for line in lines if not line["row"].done]
+    if busy:
+        first = busy[0]
+        oldest = first["row"].oldest
+        headline = (f"back-filling {first['label']}, {first['read']} records read"
+                    + (f" (back to {oldest:%Y-%m-%d})" if oldest else "") + ", continues on the next poll")
+    elif lines:
+        oldest_days = [line["row"].oldest for line in lines if line["row"].oldest]
+        headline = f"complete back to {min(oldest_days):%Y-%m-%d}" if oldest_days else "complete"
+    else:
+        headline = ""
+    return {"lines": lines, "headline": headline, "busy": bool(busy)}
+
+
 def history_json(row: HistoryBackfill) -> dict[str, Any]:
     def iso(moment: datetime | None) -> str | None:
         return moment.isoformat().replace("+00:00", "Z") if moment else None

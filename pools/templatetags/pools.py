@@ -8,6 +8,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from pools.charts import format_hashrate
+from pools.history import history_lines, source_history
 
 register = template.Library()
 
@@ -65,3 +66,9 @@ def difficulty(value: float | None) -> str:
         if value >= size:
             return f"{value / size:,.2f}{suffix}"
     return f"{value:,.0f}"
+
+
+@register.inclusion_tag("pools/_history.html")
+def history_panel(source: object) -> dict[str, object]:
+    """The source page's account of its history back-fill (pool sources only)."""
+    return {"source": source, **history_lines(source_history(source=source))}  # type: ignore[arg-type]
