@@ -3,6 +3,7 @@ the pages show it. The paging itself is in pools.clients.history."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,7 @@ from dashboard.models import Source
 from pools.clients.history import DEFAULT_PAGES_PER_POLL, Plan, Position
 from pools.models import HistoryBackfill
 
+log = logging.getLogger(__name__)
 LABELS = {"earnings": "earnings", "payouts": "payouts", "payout_records": "payout records"}
 
 
@@ -45,6 +47,9 @@ def history_store(*, source: Source, positions: Sequence[Position], now: datetim
     """Store where each back-fill stands after a poll. An error stays shown until a later
     poll reads on without one."""
     for position in positions:
+        if position.error:
+            log.warning("source %s: history back-fill of %s stopped at %s: %s", source.pk,
+                        position.dataset, dict(position.cursor), position.error)
         HistoryBackfill.objects.update_or_create(source=source, dataset=position.dataset, defaults={
             "cursor": dict(position.cursor), "until": position.until, "carry": list(position.carry),
             "pages_done": position.pages_done, "rows_done": position.rows_done,
@@ -79,11 +84,12 @@ def history_lines(rows: Sequence[HistoryBackfill]) -> dict[str, Any]:
     if busy:
         first = busy[0]
         oldest = first["row"].oldest
-        headline = (f"back-filling {first['label']}, {first['read']} records read"
-                    + (f" (back to {oldest:%Y-%m-%d})" if oldest else "") + ", continues on the next poll")
+        headline = (f"Back-filling {first['label']}: {first['read']} records read"
+                    + (f", back to {oldest:%Y-%m-%d}" if oldest else "") + "; continues on the next poll")
     elif lines:
         oldest_days = [line["row"].oldest for line in lines if line["row"].oldest]
-        headline = f"complete back to {min(oldest_days):%Y-%m-%d}" if oldest_days else "complete"
+        headline = "Complete: all the history the pool keeps is stored" + (
+            f", back to {min(oldest_days):%Y-%m-%d}" if oldest_days else "")
     else:
         headline = ""
     return {"lines": lines, "headline": headline, "busy": bool(busy)}

@@ -33,7 +33,7 @@ def test_the_source_page_shows_a_back_fill_under_way(alice: User, pool: Source) 
              "us-pool.api.btc.com/v1/account/earn-history", last_error_at=NOW)
     page = client_for(alice).get(f"/sources/{pool.pk}/").content.decode()
 
-    assert ("History: back-filling earnings, 100 of ~120 records read (back to 2026-08-27), "
+    assert ("Back-filling earnings: 100 of ~120 records read, back to 2026-08-27; "
             "continues on the next poll.") in page
     assert "Stopped at page 3: could not connect to us-pool.api.btc.com/v1/account/earn-history" in page
     assert "2 of 3" in page
@@ -43,7 +43,7 @@ def test_the_source_page_shows_a_complete_back_fill(bob: User, pool: Source) -> 
     backfill(pool, "earnings", pages_done=3, pages_total=3, rows_done=120, rows_total=120,
              oldest=date(2026, 8, 7), finished_at=NOW)
     page = client_for(bob).get(f"/sources/{pool.pk}/").content.decode()
-    assert "History: complete back to 2026-08-07." in page
+    assert "Complete: all the history the pool keeps is stored, back to 2026-08-07." in page
     assert "Stopped at" not in page
 
 
@@ -55,7 +55,7 @@ def test_a_pool_never_polled_says_what_its_first_polls_do(alice: User, pool: Sou
 def test_the_htmx_refresh_carries_the_progress(alice: User, pool: Source) -> None:
     backfill(pool, "earnings", cursor={"page": 2}, pages_done=1, rows_done=50, rows_total=120)
     fragment = client_for(alice).get(f"/sources/{pool.pk}/", HTTP_HX_REQUEST="true").content.decode()
-    assert "<html" not in fragment and "back-filling earnings, 50 of ~120 records read" in fragment
+    assert "<html" not in fragment and "Back-filling earnings: 50 of ~120 records read" in fragment
 
 
 def test_the_sources_api_lists_each_back_fill(team: Team, pool: Source, other_team: Team) -> None:
