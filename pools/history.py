@@ -74,7 +74,7 @@ def histories_by_source(*, sources: Iterable[Source]) -> dict[int, list[HistoryB
 
 def history_lines(rows: Sequence[HistoryBackfill]) -> dict[str, Any]:
     """What the source page says of the back-fill: a headline and a line per dataset."""
-    lines = []
+    lines: list[dict[str, Any]] = []
     for row in rows:
         label = LABELS.get(row.dataset, row.dataset.replace("_", " "))
         read = f"{row.rows_done:,}" + (f" of ~{row.rows_total:,}" if row.rows_total and not row.done else "")
