@@ -348,3 +348,20 @@ def test_new_credentials_start_the_back_fill_again(team: Team, btccom_upstream: 
     btccom_upstream.pages = []
     source_poll(source_id=source.pk)
     assert btccom_upstream.pages == [1, 2, 3]
+
+
+def test_the_old_prefilled_history_days_is_forgotten(team: Team) -> None:
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("pools.migrations.0004_history_days_no_default")
+    kept = source_create(team=team, kind="btccom", label="Capped", credentials=AUTH,
+                         options={"history_days": "30", "region": "eu"})
+    prefilled = source_create(team=team, kind="btccom", label="Prefilled", credentials=AUTH,
+                              options={"history_days": "90", "region": "eu"})
+    migration.forget_the_old_default(apps, None)
+    kept.refresh_from_db()
+    prefilled.refresh_from_db()
+    assert kept.options == {"history_days": "30", "region": "eu"}
+    assert prefilled.options == {"region": "eu"}
