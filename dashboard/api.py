@@ -90,5 +90,13 @@ def source_json(source: Source) -> dict[str, Any]:
 
 @api_view
 def sources(request: HttpRequest) -> dict[str, Any]:
+    from pools.history import histories_by_source, history_json
+
     team = request.api_team  # type: ignore[attr-defined]
-    return {"sources": [source_json(source) for source in team_sources_list(team=team)]}
+    listed = team_sources_list(team=team)
+    # How far each pool source's history back-fill has come; [] where there is none.
+    histories = histories_by_source(sources=listed)
+    return {"sources": [
+        {**source_json(source), "history": [history_json(row) for row in histories.get(source.pk, [])]}
+        for source in listed
+    ]}

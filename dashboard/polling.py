@@ -136,6 +136,7 @@ def fetch(*, source: Source, now: datetime, http: HttpClient) -> Any:
         http=http,
         now=now,
         last_success_at=source.last_success_at,
+        state=spec.poll_state(source),
     )
     return spec.load_client()(ctx).fetch()
 

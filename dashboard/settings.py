@@ -232,6 +232,8 @@ CELERY_TASK_QUEUES = [
 ]
 CELERY_TASK_ROUTES = ("dashboard.tasks.route_task",)
 POLL_RUN_RETENTION_DAYS = env.integer("POLL_RUN_RETENTION_DAYS", default=30, minimum=1)
+# Pages of older history a pool poll reads besides its recent window, until all is read.
+HISTORY_PAGES_PER_POLL = env.integer("HISTORY_PAGES_PER_POLL", default=5, minimum=1)
 
 LOG_LEVEL = (env.raw("LOG_LEVEL") or "INFO").upper()
 LOGGING = {

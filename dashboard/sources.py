@@ -38,6 +38,9 @@ class PollContext:
     http: HttpClient
     now: datetime
     last_success_at: datetime | None = None
+    # What earlier polls left for this one (e.g. how far a history back-fill has come), from
+    # the kind's `state_path`; empty for kinds without one.
+    state: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Client(Protocol):
@@ -65,6 +68,8 @@ class SourceKind:
     default_interval: int = 60
     docs: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # Dotted path of `f(*, source) -> Mapping`, the PollContext.state a poll starts from.
+    state_path: str = ""
 
     @cached_property
     def credential_fields(self) -> tuple[Field, ...]:
@@ -132,6 +137,9 @@ class SourceKind:
 
     def load_ingest(self) -> Ingest:
         return import_string(self.ingest_path)  # type: ignore[no-any-return]
+
+    def poll_state(self, source: Any) -> Mapping[str, Any]:
+        return import_string(self.state_path)(source=source) if self.state_path else {}
 
 
 class UnknownKind(KeyError):

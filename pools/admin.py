@@ -12,6 +12,7 @@ from pools.models import (
     HashrateDaily,
     HashrateHourly,
     HashrateSample,
+    HistoryBackfill,
     Payout,
     PoolAccount,
     PoolCoinStat,
@@ -87,3 +88,10 @@ class PoolAccountAdmin(ReadOnlyAdmin):
     list_display = ["source", "name", "account_id", "region", "hashrate_hs", "workers_total",
                     "updated_at"]
     search_fields = ["name", "account_id"]
+
+
+@admin.register(HistoryBackfill)
+class HistoryBackfillAdmin(ReadOnlyAdmin):
+    list_display = ["source", "dataset", "pages_done", "pages_total", "rows_done", "oldest",
+                    "started_at", "finished_at", "last_error"]
+    list_filter = ["dataset", "source"]

@@ -13,6 +13,7 @@ from dashboard.models import Membership, Source, Team
 from exchanges.fiat import team_current_prices
 from pools import selectors
 from pools.charts import RANGES
+from pools.history import history_lines, source_history
 from pools.presenters import coin_fiat, hashrate_chart
 from pools.views import SPARSE_POINTS
 
@@ -68,6 +69,13 @@ def upstream_actions_url(*, source: Source, membership: Membership | None) -> st
     return reverse("source_actions", args=[source.pk])
 
 
+def history_panel(*, source: Source) -> dict[str, Any] | None:
+    """How far the source's history back-fill has come (pool sources only)."""
+    if source.kind_spec.category != "pool":
+        return None
+    return {"source": source, **history_lines(source_history(source=source))}
+
+
 def register() -> None:
     r.overview_section_register(r.OverviewSection(
         "pool-totals", "pools/_overview_totals.html", overview_totals, order=100,
@@ -78,6 +86,8 @@ def register() -> None:
     r.source_link_register(r.SourceLink("pool-figures", "Pool figures", pool_figures_url, order=100))
     r.source_link_register(r.SourceLink("upstream-actions", "Upstream actions", upstream_actions_url,
                                         order=400))
+    # Before the exchanges' stream panel (order 100): a source is one or the other anyway.
+    r.source_panel_register(r.SourcePanel("history", "pools/_history.html", history_panel, order=50))
     r.nav_item_register(r.NavItem("hashrate", "Hashrate", "hashrate", order=100))
     r.nav_item_register(r.NavItem("workers", "Workers", "workers", ("workers", "worker_detail"), order=200))
     r.nav_item_register(r.NavItem("earnings", "Earnings", "earnings", order=300))

@@ -14,6 +14,7 @@ from dashboard.models import Source
 from exchanges.ingest import daily_price_row, daily_prices_store
 from pools import models as m
 from pools.clients import base
+from pools.history import history_store
 
 log = logging.getLogger(__name__)
 Row = dict[str, Any]
@@ -56,6 +57,7 @@ def pool_snapshot_ingest(*, source: Source, snapshot: base.PoolSnapshot, now: da
         "pool_coin_stats": pool_coin_stats_upsert(source=source, figures=snapshot.pool_figures, now=now),
         "pool_account": pool_account_upsert(source=source, snapshot=snapshot, now=now),
         "daily_prices": usd_prices_store(source=source, figures=snapshot.pool_figures, now=now),
+        "history_backfills": history_store(source=source, positions=snapshot.history, now=now),
     }
 
 

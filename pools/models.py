@@ -300,3 +300,43 @@ class PoolAccount(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.account_id or f"account of {self.source_id}"
+
+
+class HistoryBackfill(models.Model):
+    """How far the back-fill of one dataset of a source's history has come (see
+    pools.clients.history). Written by pools.ingest in the poll's own transaction, so the
+    position always matches the rows stored."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="history_backfills")
+    dataset = models.CharField(max_length=32, help_text='e.g. "earnings", "payouts".')
+    cursor = models.JSONField(
+        default=dict, blank=True, help_text='The next page to read, in the upstream\'s terms: {"page": 3}.'
+    )
+    until = models.DateField(null=True, blank=True, help_text="The newest day the back-fill reads.")
+    carry = models.JSONField(
+        default=list, blank=True, encoder=DjangoJSONEncoder,
+        help_text="Rows read whose group may go on in the next page, handed over with it.",
+    )
+    pages_done = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    pages_total = models.PositiveIntegerField(null=True, blank=True, help_text="As the upstream last said.")
+    rows_total = models.PositiveIntegerField(null=True, blank=True, help_text="As the upstream last said.")
+    oldest = models.DateField(null=True, blank=True, help_text="The oldest day read so far.")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["source", "dataset"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "dataset"], name="history_backfill_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset} history of {self.source_id}"
+
+    @property
+    def done(self) -> bool:
+        return self.finished_at is not None

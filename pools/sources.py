@@ -8,6 +8,7 @@ BTCCOM = register(SourceKind(
     category="pool",
     client_path="pools.clients.btccom.BtcComClient",
     ingest_path="pools.ingest.pool_snapshot_ingest",
+    state_path="pools.history.source_poll_state",
     base_url="https://{region}-pool.api.btc.com",
     credential_sets=((
         Field("access_key", "Access key",
@@ -17,8 +18,9 @@ BTCCOM = register(SourceKind(
     options=(
         Field("region", "Region", required=False, choices=("us", "cn", "eu", "sz"), default="us",
               help="The BTC.com node that serves the sub-account."),
-        Field("history_days", "History days", required=False, default="90",
-              help="Days of earnings and payouts the first poll reads; later polls read the last few."),
+        Field("history_days", "History days", required=False,
+              help="Empty: the first polls back-fill all the history the pool keeps; a number "
+                   "reads no further back than that many days."),
     ),
     default_interval=60,
 ))
@@ -29,6 +31,7 @@ BTCPOOLKZ = register(SourceKind(
     category="pool",
     client_path="pools.clients.btcpoolkz.BtcPoolKzClient",
     ingest_path="pools.ingest.pool_snapshot_ingest",
+    state_path="pools.history.source_poll_state",
     base_url="https://btcpool.kz",
     credential_sets=((
         Field("api_key", "API key",
@@ -37,8 +40,9 @@ BTCPOOLKZ = register(SourceKind(
     options=(
         Field("currency", "Currency", required=False, choices=("BTC", "BCH", "LTC"), default="BTC",
               help="The coin of the account's hashrate and of every amount."),
-        Field("history_days", "History days", required=False, default="90",
-              help="How many days of earnings and payments the first poll fetches."),
+        Field("history_days", "History days", required=False,
+              help="Empty: the first polls back-fill all the history the pool keeps; a number "
+                   "reads no further back than that many days."),
     ),
     default_interval=60,
 ))
@@ -49,6 +53,7 @@ SBICRYPTO = register(SourceKind(
     category="pool",
     client_path="pools.clients.sbicrypto.SbiCryptoClient",
     ingest_path="pools.ingest.pool_snapshot_ingest",
+    state_path="pools.history.source_poll_state",
     base_url="https://pool-api.sbicrypto.com",
     credential_sets=(
         (
@@ -65,8 +70,9 @@ SBICRYPTO = register(SourceKind(
         Field("currency", "Coin", required=False, default="BTC",
               help="The coin the overview files the account under; its luck and blocks are read "
                    "even when no subaccount mines it."),
-        Field("history_days", "History days", required=False, default="90",
-              help="How many days of earnings and payouts the first poll fetches."),
+        Field("history_days", "History days", required=False,
+              help="Empty: the first polls back-fill all the history the pool keeps; a number "
+                   "reads no further back than that many days."),
         Field("stats_url", "Legacy stats URL", required=False,
               default="https://stats.sbicrypto.com/poolstats",
               help="The pool's 24 h hashrate, reject and stale figures, served on their own host."),

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from dashboard.http import SchemaError
+from pools.clients.history import Position
 
 T = TypeVar("T")
 
@@ -159,6 +160,8 @@ class PoolSnapshot:
     # it is the source's coin.
     coin_hashrates: dict[str, float] = field(default_factory=dict)
     account: AccountInfo | None = None
+    # Where each history back-fill stands after this poll (see pools.clients.history).
+    history: list[Position] = field(default_factory=list)
     # Records that did not parse are left out rather than failing the poll; these say why.
     problems: list[str] = field(default_factory=list)
 

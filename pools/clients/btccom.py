@@ -24,13 +24,16 @@ from pools.clients.base import (
     to_int,
     unique_by,
 )
+from pools.clients.history import Page, backfill, cap_start, history_of, plan_of
 
 T = TypeVar("T")
 Record = Mapping[str, Any]
 
 COIN = "BTC"
 PAGE_SIZE = 50  # the largest page the API allows
-DEFAULT_HISTORY_DAYS = 90
+EARN_HISTORY = "/v1/account/earn-history"
+RECENT_DAYS = 30  # a first poll's own window; older days come from the back-fill
+OVERLAP_DAYS = 2  # re-read before the last success: a day the pool revised or a poll missed
 STATUSES = {"ACTIVE": "online", "INACTIVE": "offline", "DEAD": "dead"}
 CREDENTIAL_ERRORS = {
     20001: "BTC.com rejected the access key and puid",
@@ -103,6 +106,7 @@ class BtcComClient:
             worker_counts=counts, workers=workers, earnings=earnings, payouts=payouts,
             balances=[balance] if balance else [], pool_stats=[p for p in (node, merged) if p],
             pool_figures=pool_figures(merged or node), account=account, problems=self.problems,
+            history=history_of(self.ctx),
         )
 
     def pool_stats(self, merge: bool = False) -> base.PoolStats | None:
@@ -148,10 +152,18 @@ class BtcComClient:
         return self._one("/v1/account/earn-stats", parse)
 
     def earn_history(self) -> tuple[list[base.DailyEarning], list[base.Payout]]:
-        """The window's earnings, newest first, and the payouts among them, one per tx."""
+        """The recent window's earnings, newest first, then the back-fill's older ones, and
+        the payouts among them, one per tx."""
+        plan = plan_of(self.ctx.state)
+        # A back-fill that has not begun reads from page 1, the very pages of the window.
+        fresh = plan is not None and not plan.done("earnings") and plan.pages > 0 and int(
+            plan.position("earnings").cursor.get("page") or 1) == 1
+        records = [] if fresh else list(since(self._pages(EARN_HISTORY, "list"), history_start(self.ctx)))
+        if plan:
+            records += backfill(plan, "earnings", now=self.ctx.now, fetch=self._history_page,
+                                first={"page": 1}, day_of=row_day, group_of=row_tx)
         rows = unique_by(base.parse_records(
-            since(self._pages("/v1/account/earn-history", "list"), history_start(self.ctx)), self._earning,
-            what="BTC.com earn-history", problems=self.problems,
+            records, self._earning, what="BTC.com earn-history", problems=self.problems,
         ), key=lambda row: row[0].date)
         payouts: dict[str, base.Payout] = {}
         for payout in (payout for _, payout in rows if payout):
@@ -159,6 +171,24 @@ class BtcComClient:
                 payout = replace(earlier, amount=earlier.amount + payout.amount)
             payouts[payout.tx] = payout
         return [earning for earning, _ in rows], list(payouts.values())
+
+    def _history_page(self, cursor: Mapping[str, Any]) -> Page:
+        """One page of earn-history for the back-fill: pages run from 1 to page_count, newest
+        day first, so days added since the back-fill began push rows onto later pages, to be
+        read twice rather than missed."""
+        number = to_int(cursor.get("page") or 1, field="page")
+        data = as_object(self._call(EARN_HISTORY, page=number, page_size=PAGE_SIZE),
+                         what=f"data from {EARN_HISTORY}")
+        rows = pick(data, "list") or []
+        if not isinstance(rows, list):
+            raise SchemaError(f"{EARN_HISTORY}: list is not a list")
+        count = to_int(pick(data, "page_count"), field="page_count")
+        total = data.get("total_count")
+        cap = cap_start(self.ctx.options, self.ctx.now.date())
+        kept = list(since(rows, cap)) if cap else rows
+        last = not rows or number >= count or len(kept) < len(rows)
+        return Page(kept, None if last else {"page": number + 1}, pages_total=count,
+                    rows_total=None if total is None else to_int(total, field="total_count"))
 
     def realtime_hashrate(self) -> list[base.HashrateSample]:
         def parse(data: Record) -> list[base.HashrateSample]:
@@ -277,14 +307,29 @@ class BtcComClient:
 
 
 def history_start(ctx: PollContext) -> date:
-    """The oldest day a poll reads: `history_days` back on the first poll; later, two days
-    before the last success (a day the pool revised or a poll missed is read again), never
-    further back than `history_days`."""
-    days = int(ctx.options.get("history_days") or DEFAULT_HISTORY_DAYS)
-    oldest = ctx.now.date() - timedelta(days=days)
+    """The oldest day a poll's own window reads: RECENT_DAYS back on the first poll; later,
+    OVERLAP_DAYS before the last success; never before the `history_days` cap. Older days
+    are the back-fill's."""
+    today = ctx.now.date()
     if ctx.last_success_at is None:
-        return oldest
-    return max(oldest, ctx.last_success_at.date() - timedelta(days=2))
+        start = today - timedelta(days=RECENT_DAYS)
+    else:
+        start = ctx.last_success_at.date() - timedelta(days=OVERLAP_DAYS)
+    cap = cap_start(ctx.options, today)
+    return max(start, cap) if cap else start
+
+
+def row_day(row: Any) -> date | None:
+    try:
+        return from_yyyymmdd(pick(row, "date")) if isinstance(row, Mapping) else None
+    except SchemaError:
+        return None
+
+
+def row_tx(row: Any) -> str | None:
+    """The payment a history row belongs to: one transaction may pay several days."""
+    tx = str(row.get("payment_tx") or "").strip() if isinstance(row, Mapping) else ""
+    return tx or None
 
 
 def since(rows: Iterable[Any], start: date) -> Iterator[Any]:

@@ -24,6 +24,7 @@ from dashboard.http import CredentialsRejected, SchemaError, UpstreamError, wher
 from dashboard.sources import PollContext
 from pools.clients import base
 from pools.clients.base import as_object, pick, shown, to_decimal, to_float, to_int, unique_by
+from pools.clients.history import Page, backfill, history_of, plan_of
 
 Record = Mapping[str, Any]
 
@@ -31,6 +32,7 @@ PATH = "/ru/api"
 COINS = ("BTC", "BCH", "LTC")
 PAGE_SIZE = 100  # what the documentation's own example asks for
 OVERLAP_DAYS = 2  # days re-read before the last success, so a day the pool settles late is kept
+RECENT_DAYS = 30  # a first poll's own window; older days come from the back-fill
 DEAD_AFTER = timedelta(hours=24)  # inactive for longer (or never active): dead, not offline
 POOL_WORDS = {"1": "active", "0": "inactive"}  # worker_status as the documentation words it
 WINDOWS = (("10m", "hashrate_10min"), ("1h", "hashrate_1hour"), ("24h", "hashrate_24hour"))
@@ -68,10 +70,10 @@ class BtcPoolKzClient:
         self.coin = str(ctx.options.get("currency") or "BTC").strip().upper()
         if self.coin not in COINS:
             raise options_error(f"currency must be one of {', '.join(COINS)}, not {self.coin!r}")
-        days = str(ctx.options.get("history_days") or "90").strip()
-        if not days.isdigit() or int(days) < 1:
+        days = str(ctx.options.get("history_days") or "").strip()
+        if days and (not days.isdigit() or int(days) < 1):
             raise options_error(f"history_days must be a whole number of days, not {days!r}")
-        self.history_days = int(days)
+        self.history_days = int(days) if days else None  # None: no cap
 
     def fetch(self) -> base.PoolSnapshot:
         self.problems = []
@@ -81,6 +83,7 @@ class BtcPoolKzClient:
         snapshot = base.PoolSnapshot(
             fetched_at=self.ctx.now, workers=workers, earnings=earnings, payouts=payouts,
             pool_stats=pool_stats, pool_figures=pool_figures, problems=self.problems,
+            history=history_of(self.ctx),
         )
         if summary is None:
             return snapshot
@@ -103,14 +106,42 @@ class BtcPoolKzClient:
         )
 
     def window(self) -> dict[str, str]:
-        """The first poll back-fills history_days; later ones re-read from a little before the
-        last success, so a poll that failed for days leaves no gap."""
+        """A poll's own window: RECENT_DAYS on the first poll; later ones re-read from a little
+        before the last success, so a poll that failed for days leaves no gap; never before
+        the history_days cap. Older days are the back-fill's."""
         today = self.ctx.now.astimezone(UTC).date()
-        start = today - timedelta(days=self.history_days)
+        start = today - timedelta(days=RECENT_DAYS)
         if last := self.ctx.last_success_at:
-            start = max(start, min(last.astimezone(UTC).date(), today) - timedelta(days=OVERLAP_DAYS))
+            start = min(last.astimezone(UTC).date(), today) - timedelta(days=OVERLAP_DAYS)
+        if self.history_days is not None:
+            start = max(start, today - timedelta(days=self.history_days))
         # The pool is in Kazakhstan, ahead of UTC: its calendar may already be on our tomorrow.
         return {"from": start.isoformat(), "to": (today + timedelta(days=1)).isoformat()}
+
+    def history(self, dataset: str, method: str, group_of: Any = None) -> list[Any]:
+        """The back-fill's rows of a history method: one fixed range, from the cap (or, without
+        one, no `from`: all the pool keeps) to the day the back-fill began, walked by offset."""
+        plan = plan_of(self.ctx.state)
+        if plan is None:
+            return []
+        today = self.ctx.now.astimezone(UTC).date()
+        until = plan.position(dataset).until or today
+        first: dict[str, Any] = {"to": (until + timedelta(days=1)).isoformat(), "offset": 0}
+        if self.history_days is not None:
+            first["from"] = (today - timedelta(days=self.history_days)).isoformat()
+
+        def day_of(row: Any) -> date | None:
+            try:
+                if "date" in row:
+                    return day(row["date"])
+                moment = base.from_epoch(row.get("created_time") or 0, field="created_time")
+                return moment.date() if moment else None
+            except (SchemaError, AttributeError, TypeError):
+                return None
+
+        return backfill(plan, dataset, now=self.ctx.now, until=until, first=first,
+                        fetch=lambda cursor: self._page(method, cursor), day_of=day_of,
+                        group_of=group_of)
 
     def main_stat(self) -> tuple[list[base.PoolStats], list[base.PoolCoinFigures]]:
         """Pool and network figures of every coin the pool mines, not only the source's: they
@@ -146,13 +177,16 @@ class BtcPoolKzClient:
 
     def profit_history(self) -> list[base.DailyEarning]:
         return unique_by(base.parse_records(
-            self._pages("profit_history", **self.window()), self._earning,
+            [*self._pages("profit_history", **self.window()), *self.history("earnings", "profit_history")],
+            self._earning,
             what="BTCpool.kz profit_history", problems=self.problems,
         ), key=lambda earning: earning.date)
 
     def payment_history(self) -> list[base.Payout]:
         rows = unique_by(base.parse_records(
-            self._pages("payment_history", **self.window()), self._payment,
+            [*self._pages("payment_history", **self.window()),
+             *self.history("payouts", "payment_history", lambda row: str(row.get("tx") or "") or None)],
+            self._payment,
             what="BTCpool.kz payment_history", problems=self.problems,
         ), key=lambda row: row)
         payouts: dict[str, base.Payout] = {}
@@ -226,16 +260,25 @@ class BtcPoolKzClient:
     def _pages(self, method: str, **params: str) -> Iterator[Any]:
         """Every row, moving on by the rows received: the echoed offset and limit may differ
         from what was asked and are not trusted."""
-        offset = 0
-        while True:
-            body = self._call(method, {**params, "limit": str(PAGE_SIZE), "offset": str(offset)})
-            rows = body["data"]
-            if not isinstance(rows, list):
-                raise SchemaError(f"BTCpool.kz {method}: data is not a list")
-            yield from rows
-            offset += len(rows)
-            if not rows or offset >= to_int(body.get("total"), field=f"BTCpool.kz {method} total"):
-                return
+        cursor: Mapping[str, Any] | None = {**params, "offset": 0}
+        while cursor is not None:
+            page = self._page(method, cursor)
+            yield from page.rows
+            cursor = page.next
+
+    def _page(self, method: str, cursor: Mapping[str, Any]) -> Page:
+        """The page at cursor's offset (with the cursor's other parameters), and the cursor of
+        the next one, None once `total` rows are read."""
+        offset = to_int(cursor.get("offset") or 0, field="offset")
+        params = {key: str(value) for key, value in cursor.items() if key != "offset"}
+        body = self._call(method, {**params, "limit": str(PAGE_SIZE), "offset": str(offset)})
+        rows = body["data"]
+        if not isinstance(rows, list):
+            raise SchemaError(f"BTCpool.kz {method}: data is not a list")
+        total = to_int(body.get("total"), field=f"BTCpool.kz {method} total")
+        after = offset + len(rows)
+        return Page(rows, None if not rows or after >= total else {**cursor, "offset": after},
+                    pages_total=-(-total // PAGE_SIZE), rows_total=total)
 
     def _call(
         self, method: str, params: Mapping[str, str] | None = None, *, account: bool = True

@@ -19,6 +19,7 @@ from dashboard.http import CredentialsRejected, SchemaError, UpstreamError
 from dashboard.sources import PollContext
 from pools.clients import base
 from pools.clients.base import as_object, parse_records, pick, to_float, unique_by
+from pools.clients.history import history_of
 from pools.clients.sbicrypto_account import (
     EXTERNAL,
     AccountStructure,
@@ -74,6 +75,7 @@ class SbiCryptoClient:
                               problems=self.problems)
         snapshot.pool_stats, snapshot.pool_figures = figures.read({self.coin, *snapshot.coin_hashrates})
         snapshot.problems = self.problems
+        snapshot.history = history_of(self.ctx)
         return snapshot
 
     def keyed(self) -> base.PoolSnapshot:

@@ -16,6 +16,7 @@ from typing import Any
 from dashboard.http import CredentialsRejected, SchemaError, UpstreamError, where
 from dashboard.sources import PollContext
 from pools.clients.base import as_object, from_utc_text, hashrate_from_unit, pick, to_int
+from pools.clients.history import Page
 
 Record = Mapping[str, Any]
 
@@ -61,17 +62,29 @@ class SbiApi:
     def pages(self, path: str, *, page_param: str = "page", accept: str = JSON,
               **params: Any) -> Iterator[Any]:
         """Every record of a paged list, from page 0 until the server says it was the last."""
-        for number in range(MAX_PAGES):
-            query: dict[str, Any] = {**params, page_param: number, "size": PAGE_SIZE}
-            page = as_object(self.get(path, accept=accept, **query), what=f"page {number} of {path}")
-            rows = pick(page, "content")
-            if not isinstance(rows, list):
-                raise SchemaError(f"{where(self.ctx.base_url + path)}: content is not a list")
-            yield from rows
-            total = page.get("totalPages")
-            if not rows or page.get("last") is True or (
-                    total is not None and number + 1 >= to_int(total, field="totalPages")):
+        cursor: Mapping[str, Any] | None = {page_param: 0}
+        for _ in range(MAX_PAGES):
+            if cursor is None:
                 return
+            page = self.page(path, cursor, page_param=page_param, accept=accept, **params)
+            yield from page.rows
+            cursor = page.next
+
+    def page(self, path: str, cursor: Mapping[str, Any], *, page_param: str = "page",
+             accept: str = JSON, **params: Any) -> Page:
+        """The page `cursor` names ({page_param: n, and any other parameters}), with the cursor
+        of the next one, None after the last."""
+        number = to_int(cursor.get(page_param) or 0, field=page_param)
+        query: dict[str, Any] = {**params, **cursor, page_param: number, "size": PAGE_SIZE}
+        page = as_object(self.get(path, accept=accept, **query), what=f"page {number} of {path}")
+        rows = pick(page, "content")
+        if not isinstance(rows, list):
+            raise SchemaError(f"{where(self.ctx.base_url + path)}: content is not a list")
+        total, elements = page.get("totalPages"), page.get("totalElements")
+        pages = None if total is None else to_int(total, field="totalPages")
+        last = not rows or page.get("last") is True or (pages is not None and number + 1 >= pages)
+        return Page(rows, None if last else {**cursor, page_param: number + 1}, pages_total=pages,
+                    rows_total=None if elements is None else to_int(elements, field="totalElements"))
 
     def error(self, status: int, text: str, url: str, *, sent: int | None = None) -> UpstreamError:
         """The error for a refusal `status` (0: unknown), sent with HTTP `sent` (else `status`)."""

@@ -19,6 +19,7 @@ from dashboard.http import CredentialsRejected, UpstreamError
 from dashboard.sources import PollContext
 from pools.clients import base
 from pools.clients.base import as_object, parse_records, pick, to_decimal, unique_by
+from pools.clients.history import Plan, backfill, cap_start, plan_of
 from pools.clients.sbicrypto_api import (
     Record,
     SbiApi,
@@ -37,10 +38,13 @@ REVENUE = "/api/external/v1/revenue"
 PAYOUTS = "/api/external/v1/payouts"
 PAID = frozenset({"POSTED", "CONFIRMED"})  # sent to the chain
 OWED = frozenset({"PENDING", "NEW"})  # earned, not sent yet
-DEFAULT_HISTORY_DAYS = 90
 # Balances add up the earnings of this many days; every poll reads at least these days, so a
-# balance is the same whichever poll computed it. SBI reports no lifetime totals.
+# balance is the same whichever poll computed it. SBI reports no lifetime totals. Older days
+# come from the back-fill.
 RECENT_DAYS = 30
+# The financial lists take a date range and say nothing of when an account began: without a
+# history_days cap the back-fill asks from the first day any bitcoin was mined.
+EARLIEST = date(2009, 1, 3)
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,15 @@ class Part:
 
 
 @dataclass(frozen=True)
+class History:
+    """What the back-fill read in one poll."""
+
+    parts: list[Part]
+    records: list[tuple[str, base.Payout | None]]
+    transactions: list[base.Payout]
+
+
+@dataclass(frozen=True)
 class Money:
     earnings: list[base.DailyEarning]
     payouts: list[base.Payout]
@@ -72,19 +85,15 @@ class Money:
 
 
 def history_window(ctx: PollContext) -> tuple[date, date]:
-    """The UTC days to read: `history_days` back on a first poll; later, from the day before
-    the last success (overlapping, so payment states that settled since are updated), and
-    never fewer than RECENT_DAYS."""
+    """The UTC days a poll's own window reads: RECENT_DAYS on a first poll; later, from the
+    day before the last success (overlapping, so payment states that settled since are
+    updated), and never fewer than RECENT_DAYS; never before the `history_days` cap."""
     today = ctx.now.astimezone(UTC).date()
-    raw = str(ctx.options.get("history_days") or DEFAULT_HISTORY_DAYS).strip()
-    if not raw.isdigit() or int(raw) < 1:
-        raise UpstreamError(f"option history_days must be a whole number of days (got {raw!r})",
-                            permanent=True, reason="config")
-    first = today - timedelta(days=int(raw) - 1)
+    first = today - timedelta(days=RECENT_DAYS - 1)
     if ctx.last_success_at is not None:
-        since = ctx.last_success_at.astimezone(UTC).date() - timedelta(days=1)
-        first = max(first, min(since, today - timedelta(days=RECENT_DAYS - 1)))
-    return first, today
+        first = min(first, ctx.last_success_at.astimezone(UTC).date() - timedelta(days=1))
+    cap = cap_start(ctx.options, today, counting_today=True)
+    return (max(first, cap) if cap else first), today
 
 
 class Financials:
@@ -101,25 +110,64 @@ class Financials:
                  "endDate": (last + timedelta(days=1)).isoformat()}
         parts = self._try("earnings", lambda: [
             p for p in self.earning_parts(**dates) if first <= p.day <= last])
-        records = self._try("payout records", lambda: self.payout_records(first, last)) or []
-        transactions = self._try("payouts", lambda: self.transactions(**dates)) or []
+        records = self._try("payout records", lambda: self.payout_records(first, last))
+        transactions = self._try("payouts", lambda: self.transactions(**dates))
         revenue = self._try("revenue", self.revenue) or []
-        payouts = merged_payouts(records, transactions)
+        older = History([], [], [])
+        if plan := plan_of(self.ctx.state):
+            older = self.history(plan, last, skip={
+                name for name, read in (("earnings", parts), ("payout_records", records),
+                                        ("payouts", transactions)) if read is None})
+        payouts = merged_payouts(unique_by([*(records or []), *older.records], key=lambda r: r[0] or r),
+                                 [*(transactions or []), *older.transactions])
         balances = [] if parts is None else self.balances(parts, payouts, revenue, coins, last)
-        return Money(daily_earnings(parts or []), payouts, balances, revenue)
+        every = unique_by([*(parts or []), *older.parts], key=part_key)
+        return Money(daily_earnings(every), payouts, balances, revenue)
+
+    def history(self, plan: Plan, today: date, *, skip: set[str]) -> History:
+        """The back-fill's pages of the three lists, each over one fixed date range from the
+        cap (or EARLIEST) to the day it began, 0-based pages as the document gives them. A
+        list the key may not read (skip) waits until it may."""
+        cap = cap_start(self.ctx.options, today, counting_today=True)
+        oldest = (cap or EARLIEST).isoformat()
+
+        def walk(dataset: str, path: str, span: tuple[str, str], parse: Callable[[Record], T],
+                 day: Callable[[T], date | None], group: Callable[[Record], Any] | None) -> list[T]:
+            if dataset in skip:
+                return []
+            until = plan.position(dataset).until or today
+            rows = backfill(
+                plan, dataset, now=self.ctx.now, until=until,
+                first={span[0]: oldest, span[1]: (until + timedelta(days=1)).isoformat(), "page": 0},
+                fetch=lambda cursor: self.api.page(path, cursor),
+                day_of=lambda row: optional_day(row, parse, day), group_of=group,
+            )
+            return parse_records(rows, parse, what=f"SBI Crypto {dataset.replace('_', ' ')}",
+                                 problems=self.problems)
+
+        parts = walk("earnings", EARNINGS_V2, ("startDate", "endDate"), self._part,
+                     lambda p: p.day, lambda row: str(row.get("earningsFor") or "")[:10] or None)
+        records = walk("payout_records", EARNINGS_V1, ("fromDate", "toDate"), self._record,
+                       lambda r: r[1].paid_at.date() if r[1] and r[1].paid_at else None,
+                       lambda row: str(row.get("blockchainId") or "") or None)
+        transactions = walk("payouts", PAYOUTS, ("startDate", "endDate"), self._transaction,
+                            lambda p: p.paid_at.date() if p and p.paid_at else None, None)
+        return History([p for p in parts if cap is None or p.day >= cap], records,
+                       [t for t in transactions if t])
 
     def earning_parts(self, **dates: str) -> list[Part]:
         rows = parse_records(self.api.pages(EARNINGS_V2, **dates), self._part,
                              what="SBI Crypto earnings", problems=self.problems)
         # A row repeats when pages shift between two requests.
-        return unique_by(rows, key=lambda p: p.id or (p.day, p.coin, p.subaccount, p.vsubaccount))
+        return unique_by(rows, key=part_key)
 
-    def payout_records(self, first: date, last: date) -> list[base.Payout]:
-        """Payouts per subaccount address, one transaction possibly paying several."""
+    def payout_records(self, first: date, last: date) -> list[tuple[str, base.Payout | None]]:
+        """Payouts per subaccount address by record id, one transaction possibly paying
+        several."""
         rows = parse_records(self.api.pages(EARNINGS_V1, fromDate=first.isoformat(),
                                             toDate=last.isoformat()),
                              self._record, what="SBI Crypto payout records", problems=self.problems)
-        return [payout for _, payout in unique_by(rows, key=lambda row: row[0] or row) if payout]
+        return unique_by(rows, key=lambda row: row[0] or row)
 
     def transactions(self, **dates: str) -> list[base.Payout]:
         rows = parse_records(self.api.pages(PAYOUTS, **dates), self._transaction,
@@ -210,6 +258,19 @@ class Financials:
             return None
 
 
+def part_key(part: Part) -> Any:
+    return part.id or (part.day, part.coin, part.subaccount, part.vsubaccount)
+
+
+def optional_day(row: Any, parse: Callable[[Record], T], day: Callable[[T], date | None]) -> date | None:
+    """The day of a raw row, for the back-fill's progress; None for a row that does not parse
+    (its parser reports it)."""
+    try:
+        return day(parse(as_object(row, what="the record")))
+    except UpstreamError:
+        return None
+
+
 def optional_decimal(row: Record, key: str) -> Decimal | None:
     value = row.get(key)
     return None if value is None else to_decimal(value, field=key)
@@ -229,11 +290,13 @@ def daily_earnings(parts: list[Part]) -> list[base.DailyEarning]:
     ]
 
 
-def merged_payouts(records: list[base.Payout], transactions: list[base.Payout]) -> list[base.Payout]:
+def merged_payouts(records: list[tuple[str, base.Payout | None]],
+                   transactions: list[base.Payout]) -> list[base.Payout]:
     """One payout per chain transaction. The transaction list is authoritative; the per-address
-    records add the transactions it lacks (all of them for a key that may not read it)."""
+    records (by record id, each read once) add the transactions it lacks (all of them for a key
+    that may not read it)."""
     by_tx: dict[str, base.Payout] = {}
-    for payout in records:
+    for payout in (payout for _, payout in records if payout):
         if earlier := by_tx.get(payout.tx):
             address = earlier.address if earlier.address == payout.address else ""
             payout = replace(earlier, amount=earlier.amount + payout.amount, address=address)

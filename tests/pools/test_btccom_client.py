@@ -28,6 +28,7 @@ from pools.clients.base import (
     to_float,
 )
 from pools.clients.btccom import BtcComClient
+from pools.clients.history import Plan
 
 PAYLOADS = Path(__file__).resolve().parents[1] / "payloads" / "btccom"
 BASE = "https://us-pool.api.btc.com"
@@ -52,18 +53,19 @@ def payload(name: str) -> Any:
     return json.loads((PAYLOADS / f"{name}.json").read_text())
 
 
-# The recorded earn-history is from 2017: read all of it unless a test narrows the window.
-ALL_HISTORY = {"history_days": "10000"}
+# The recorded earn-history is from 2017: the back-fill reads all of it unless a test caps it.
+ALL_HISTORY: dict[str, str] = {}
 
 
 def make_client(
     base_url: str = BASE, *, options: dict[str, str] | None = None,
-    last_success_at: datetime | None = None, **credentials: str,
+    last_success_at: datetime | None = None, backfill: bool = True, **credentials: str,
 ) -> BtcComClient:
     http = HttpClient(retries=1, backoff=0, sleep=lambda seconds: None)
     ctx = PollContext(
         base_url=base_url, credentials=credentials or AUTH, options=options or ALL_HISTORY,
         http=http, now=NOW, last_success_at=last_success_at,
+        state={"history": Plan()} if backfill else {},
     )
     return BtcComClient(ctx)
 
@@ -297,7 +299,7 @@ def test_it_treats_an_observer_without_permission_as_permanent(
 def test_it_flattens_an_err_msg_object(upstream: responses.RequestsMock) -> None:
     serve(upstream, "earn-history", payload("error-msg-object"))
     with pytest.raises(UpstreamError) as caught:
-        make_client().earn_history()
+        make_client(backfill=False).earn_history()
     assert caught.value.message == (
         "us-pool.api.btc.com/v1/account/earn-history refused our parameters "
         "(err_no 1: note: page_size must be between 1 and 50); check the puid"
@@ -367,7 +369,7 @@ def test_it_reads_every_earn_history_page(upstream: responses.RequestsMock) -> N
 @pytest.mark.parametrize(("options", "last_success_at", "pages", "oldest"), [
     # A later poll re-reads from two days before its last success, and no further.
     ({}, NOW - timedelta(hours=1), ["1", "2"], date(2024, 3, 2)),  # 03-01 is the bad record
-    # The first poll reads history_days back.
+    # A first poll without a back-fill reads its recent window, no further back than the cap.
     ({"history_days": "4"}, None, ["1", "2", "3"], date(2024, 2, 28)),
 ])
 def test_it_stops_reading_history_at_the_window(
@@ -378,7 +380,8 @@ def test_it_stops_reading_history_at_the_window(
             BASE + "/v1/account/earn-history", json=payload(f"earn-history-page-{page}"),
             match=[matchers.query_param_matcher({**AUTH, "page": page, "page_size": 50})],
         )
-    earnings, _ = make_client(options=options, last_success_at=last_success_at).earn_history()
+    client = make_client(options=options, last_success_at=last_success_at, backfill=False)
+    earnings, _ = client.earn_history()
     assert [c["page"] for c in calls_to(upstream, "/v1/account/earn-history")] == pages
     assert min(e.date for e in earnings) == oldest
 

@@ -200,11 +200,12 @@ def test_an_empty_page_ends_the_listing(upstream: responses.RequestsMock) -> Non
 
 
 @pytest.mark.parametrize(("last_success_at", "options", "start"), [
-    (None, {}, "2023-02-01"),  # the first poll back-fills 90 days
+    (None, {}, "2023-04-02"),  # the first poll's own window: 30 days, the back-fill does the rest
     (None, {"history_days": "7"}, "2023-04-25"),
     (NOW - timedelta(minutes=1), {}, "2023-04-30"),  # later polls re-read the last days
     (NOW - timedelta(days=10), {}, "2023-04-20"),  # after an outage, from before it began
-    (NOW - timedelta(days=400), {}, "2023-02-01"),  # but never more than history_days
+    (NOW - timedelta(days=400), {}, "2022-03-26"),  # however long ago
+    (NOW - timedelta(days=400), {"history_days": "90"}, "2023-02-01"),  # but not before a cap
 ])
 def test_history_is_read_over_a_window(
     upstream: responses.RequestsMock, last_success_at: datetime | None, options: dict[str, Any],

@@ -33,7 +33,7 @@ def tick() -> int:
     return int(time.time()) // TICK
 
 
-def served(base: str, today: str, start: str) -> dict[str, Any]:
+def served(base: str, today: str) -> dict[str, Any]:
     """What the simulator serves the account now, read without the client."""
 
     def get(method: str, **params: Any) -> Any:
@@ -49,7 +49,7 @@ def served(base: str, today: str, start: str) -> dict[str, Any]:
             found += get(method, offset=len(found), **params)["data"]
         return found
 
-    window = {"from": start, "to": today}
+    window = {"to": today}  # no "from": all the pool keeps, as the back-fill reads it
     return {"summary": get("summary_data")["data"], "workers": rows("workers"),
             "profit": rows("profit_history", **window), "payments": rows("payment_history", **window)}
 
@@ -82,7 +82,7 @@ def poll_twice(team: Team, simulator: SimulatorServer, label: str) -> Attempt:
     first = source_poll(source_id=source.pk)
     assert first is not None and first.ok, first.message if first else "skipped"
     today = first.started_at.astimezone(UTC).date()
-    expected = served(base, today.isoformat(), (today - timedelta(days=90)).isoformat())
+    expected = served(base, today.isoformat())
     after_first = stored(source)
     second = source_poll(source_id=source.pk)
     assert second is not None and second.ok, second.message if second else "skipped"
@@ -90,9 +90,11 @@ def poll_twice(team: Team, simulator: SimulatorServer, label: str) -> Attempt:
 
 
 @pytest.fixture
-def attempt(team: Team, simulator: SimulatorServer) -> Attempt:
+def attempt(team: Team, simulator: SimulatorServer, settings: Any) -> Attempt:
     """Two polls and a direct read within one of the simulator's 10-minute ticks, so all three
-    see the same data; tried again in the rare case a tick turns meanwhile."""
+    see the same data; tried again in the rare case a tick turns meanwhile. The first poll
+    may read all the history (pages of 30 rows)."""
+    settings.HISTORY_PAGES_PER_POLL = 200
     for number in range(3):
         started = tick()
         result = poll_twice(team, simulator, f"Kazakh farm {number}")
@@ -122,7 +124,8 @@ def test_a_poll_stores_what_the_simulator_serves(attempt: Attempt) -> None:
     assert "dead" in {w["status"] for w in workers.values()}
 
     earnings = {e["date"].isoformat(): e for e in rows["earnings"]}
-    assert len(earnings) == len(expected["profit"]) == 91
+    # The first poll back-filled the account's whole history, well beyond 90 days.
+    assert len(earnings) == len(expected["profit"]) > 120
     for row in expected["profit"]:
         earning = earnings[row["date"]]
         assert (earning["coin"], earning["amount"]) == ("BTC", Decimal(row["total_profit"]))
@@ -170,6 +173,9 @@ def test_a_poll_stores_what_the_simulator_serves(attempt: Attempt) -> None:
 
 def test_a_second_poll_changes_nothing(attempt: Attempt) -> None:
     assert attempt.after_second == attempt.after_first
-    # It re-read only the last three days of earnings, the first one the whole window.
-    assert (attempt.first.rows["daily_earnings"], attempt.second.rows["daily_earnings"]) == (91, 3)
+    # It re-read only the last three days of earnings, the first one the whole history.
+    assert (attempt.first.rows["daily_earnings"], attempt.second.rows["daily_earnings"]) == (
+        len(attempt.served["profit"]), 3)
+    assert [(h.dataset, h.done) for h in m.HistoryBackfill.objects.filter(source=attempt.source)] == [
+        ("earnings", True), ("payouts", True)]
     assert attempt.second.rows["workers_missing"] == 0

@@ -101,7 +101,7 @@ def test_it_stores_a_snapshot(pool: Source) -> None:
     assert counts == {
         "workers": 2, "workers_missing": 0, "hashrate_samples": 3, "daily_earnings": 1,
         "payouts": 1, "balances": 1, "pool_stats": 1, "pool_coin_stats": 1, "pool_account": 1,
-        "daily_prices": 1,
+        "daily_prices": 1, "history_backfills": 0,
     }
     rig = m.Worker.objects.get(source=pool, name="rig-b")
     assert (rig.status, rig.pool_status, rig.hashrate_hs) == ("online", "ACTIVE", 250 * T)

@@ -238,11 +238,12 @@ def test_it_asks_the_documented_parameters(upstream: responses.RequestsMock) -> 
     assert params["/api/external/v1/public/poolstats/rate"] == {"days": "7"}
     assert params["/api/external/v1/public/poolstats/payout"] == {"range": "7"}
     assert params["/api/external/v1/workers"] == {"pageNumber": "0", "size": str(PAGE_SIZE)}
-    # First poll: 90 days back; the locale-dated reads get a day more on each side.
+    # First poll: its recent 30 days (older ones are the back-fill's); the locale-dated reads
+    # get a day more on each side.
     assert params["/api/external/v1/earnings"] == {
-        "fromDate": "2022-01-13", "toDate": "2022-04-12", "page": "0", "size": str(PAGE_SIZE)}
+        "fromDate": "2022-03-14", "toDate": "2022-04-12", "page": "0", "size": str(PAGE_SIZE)}
     assert params["/api/external/v2/earnings"] == {
-        "startDate": "2022-01-12", "endDate": "2022-04-13", "page": "0", "size": str(PAGE_SIZE)}
+        "startDate": "2022-03-13", "endDate": "2022-04-13", "page": "0", "size": str(PAGE_SIZE)}
     assert params["/api/external/v1/payouts"] == params["/api/external/v2/earnings"]
     assert params["/api/external/v1/subaccount/15/virtual"] == {"page": "0", "size": str(PAGE_SIZE)}
 
@@ -640,7 +641,7 @@ def test_it_registers_the_kind() -> None:
 
     assert SBICRYPTO.load_client() is SbiCryptoClient
     assert SBICRYPTO.default_base_url({}) == BASE
-    assert SBICRYPTO.default_options() == {"currency": "BTC", "history_days": "90", "stats_url": STATS}
+    assert SBICRYPTO.default_options() == {"currency": "BTC", "stats_url": STATS}
     assert SBICRYPTO.credential_problems({"observer_key": OBSERVER_KEY}) == []
     assert SBICRYPTO.credential_problems(KEYS) == []
     assert SBICRYPTO.credential_problems({"api_key": KEY}) == [

@@ -99,7 +99,10 @@ def test_the_7500_worker_account_stores_every_worker_once(
         m.PoolStat.objects.filter(source=source).values_list("coin", flat=True))
 
 
-def test_a_second_poll_changes_nothing(team: Team, simulator: SimulatorServer, frozen: FrozenClock) -> None:
+def test_a_second_poll_changes_nothing(
+    team: Team, simulator: SimulatorServer, frozen: FrozenClock, settings: Any,
+) -> None:
+    settings.HISTORY_PAGES_PER_POLL = 100  # the first poll back-fills all the history
     source = sbi_source(team, simulator, "SBI alpha", ALPHA)
     poll(source)
     first = stored(source)

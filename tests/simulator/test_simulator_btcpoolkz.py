@@ -251,13 +251,14 @@ def test_the_client_reads_a_full_snapshot(server: SimulatorServer, base: str) ->
     assert snapshot.worker_counts.total == 40 and snapshot.worker_counts.dead >= 1
     assert snapshot.hashrate_hs == pytest.approx(4.5e15, rel=0.15)
     assert [s.window for s in snapshot.hashrate_samples] == ["10m", "1h", "24h"]
+    # A client on its own reads its recent window; older days are a poll's back-fill.
     assert [e.date for e in snapshot.earnings] == [
-        START.date() - timedelta(days=n) for n in range(90, -1, -1)]
+        START.date() - timedelta(days=n) for n in range(30, -1, -1)]
     assert all(e.extra["pps"] and e.extra["pplns"] for e in snapshot.earnings)
-    assert 25 <= len({p.tx for p in snapshot.payouts}) == len(snapshot.payouts) <= 60
+    assert 8 <= len({p.tx for p in snapshot.payouts}) == len(snapshot.payouts) <= 20
     assert len(snapshot.pool_stats) == 6
-    # 1 summary, 2 worker pages, 4 profit pages, 2 payment pages, 1 pool stats.
-    assert server.simulator.request_counts()["btcpoolkz"] == {"/ru/api": 10}
+    # 1 summary, 2 worker pages, 2 profit pages, 1 payment page, 1 pool stats.
+    assert server.simulator.request_counts()["btcpoolkz"] == {"/ru/api": 7}
     [balance] = snapshot.balances
     assert balance.unpaid == Decimal(call(base, "summary_data")["data"]["balance"])
     assert balance.today == snapshot.earnings[-1].amount
