@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from dashboard.models import Health, Source, Team
+from dashboard.registries import source_api_extras
 from dashboard.selectors import team_sources_list
 from dashboard.services import apitoken_authenticate
 
@@ -90,13 +91,8 @@ def source_json(source: Source) -> dict[str, Any]:
 
 @api_view
 def sources(request: HttpRequest) -> dict[str, Any]:
-    from pools.history import histories_by_source, history_json
-
     team = request.api_team  # type: ignore[attr-defined]
-    listed = team_sources_list(team=team)
-    # How far each pool source's history back-fill has come; [] where there is none.
-    histories = histories_by_source(sources=listed)
-    return {"sources": [
-        {**source_json(source), "history": [history_json(row) for row in histories.get(source.pk, [])]}
-        for source in listed
-    ]}
+    listed = list(team_sources_list(team=team))
+    # What the feature apps add to each source (pools: how far its history back-fill has come).
+    extras = source_api_extras(sources=listed)
+    return {"sources": [{**source_json(source), **extras[source.pk]} for source in listed]}

@@ -179,6 +179,41 @@ def source_links(*, source: Source, membership: Membership | None) -> list[Link]
     return links
 
 
+# The JSON API's sources list -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceApiField:
+    """An extra key on each source of `GET /api/v1/sources`.
+
+    `values(*, sources)` answers for the whole list in one go (a query or two, not one per
+    source) with a mapping from source id to value; a source it leaves out gets `default`.
+    """
+
+    name: str
+    values: Callable[..., Mapping[int, Any]]
+    default: Any = None
+    order: int = 100
+
+
+SOURCE_API_FIELDS: dict[str, SourceApiField] = {}
+
+
+def source_api_field_register(field: SourceApiField) -> SourceApiField:
+    SOURCE_API_FIELDS[field.name] = field
+    return field
+
+
+def source_api_extras(*, sources: list[Source]) -> dict[int, dict[str, Any]]:
+    """Per source id, the registered keys and their values."""
+    extras: dict[int, dict[str, Any]] = {source.pk: {} for source in sources}
+    for field in ordered(SOURCE_API_FIELDS.values()):
+        values = field.values(sources=sources)
+        for source in sources:
+            extras[source.pk][field.name] = values.get(source.pk, field.default)
+    return extras
+
+
 # Navigation ------------------------------------------------------------------------------
 
 

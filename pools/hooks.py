@@ -13,7 +13,7 @@ from dashboard.models import Membership, Source, Team
 from exchanges.fiat import team_current_prices
 from pools import selectors
 from pools.charts import RANGES
-from pools.history import history_lines, source_history
+from pools.history import histories_by_source, history_json, history_lines, source_history
 from pools.presenters import coin_fiat, hashrate_chart
 from pools.views import SPARSE_POINTS
 
@@ -76,6 +76,12 @@ def history_panel(*, source: Source) -> dict[str, Any] | None:
     return {"source": source, **history_lines(source_history(source=source))}
 
 
+def history_api(*, sources: list[Source]) -> dict[int, list[dict[str, Any]]]:
+    """`history` on /api/v1/sources: each pool source's back-fill progress ([] where none)."""
+    return {pk: [history_json(row) for row in rows]
+            for pk, rows in histories_by_source(sources=sources).items()}
+
+
 def register() -> None:
     r.overview_section_register(r.OverviewSection(
         "pool-totals", "pools/_overview_totals.html", overview_totals, order=100,
@@ -88,6 +94,7 @@ def register() -> None:
                                         order=400))
     # Before the exchanges' stream panel (order 100): a source is one or the other anyway.
     r.source_panel_register(r.SourcePanel("history", "pools/_history.html", history_panel, order=50))
+    r.source_api_field_register(r.SourceApiField("history", history_api, default=[]))
     r.nav_item_register(r.NavItem("hashrate", "Hashrate", "hashrate", order=100))
     r.nav_item_register(r.NavItem("workers", "Workers", "workers", ("workers", "worker_detail"), order=200))
     r.nav_item_register(r.NavItem("earnings", "Earnings", "earnings", order=300))
