@@ -16,7 +16,7 @@ from tests.conftest import client_for
 
 @pytest.fixture
 def queued() -> object:
-    with mock.patch("dashboard.views.poll_source.delay") as delay:
+    with mock.patch("dashboard.tasks.poll_source.delay") as delay:
         yield delay
 
 

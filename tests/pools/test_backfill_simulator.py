@@ -14,10 +14,10 @@ import requests
 from dashboard.models import PollRun, Source, Team
 from dashboard.polling import source_poll
 from dashboard.services import source_create
+from pools import models as m
 from simulator import FrozenClock, Request, Response, build_simulator
 from simulator.btccom import ALPHA
 from simulator.server import SimulatorServer
-from pools import models as m
 
 SBI_ALPHA = {"api_key": "sim-sbi-key-alpha", "api_secret": "sim-sbi-secret-alpha"}
 
