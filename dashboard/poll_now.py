@@ -88,3 +88,10 @@ def source_poll_now_request(
         return cooldown_refusal(source=source, now=now)
     source.poll_requested_at = now
     return None
+
+
+def source_poll_now_release(*, source: Source, requested_at: datetime) -> None:
+    """Give the slot back when the poll could not be queued (the broker is away), so the
+    next press is not refused for a poll that never happened."""
+    Source.objects.filter(pk=source.pk, poll_requested_at=requested_at).update(poll_requested_at=None)
+    source.poll_requested_at = None

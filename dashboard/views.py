@@ -17,7 +17,7 @@ from dashboard.audit import audit_record
 from dashboard.forms import SourceForm
 from dashboard.models import Membership, Role, Team
 from dashboard.pages import next_url, page
-from dashboard.poll_now import source_poll_now_request
+from dashboard.poll_now import source_poll_now_release, source_poll_now_request
 from dashboard.registries import (
     overview_fragments,
     overview_head_templates,
@@ -64,7 +64,8 @@ def source_poll_now(request: HttpRequest, pk: int) -> HttpResponse:
     source = team_source_get(team=request.team, pk=pk)  # type: ignore[attr-defined]
     back = redirect(next_url(request, reverse("source_detail", args=[source.pk])))
     retry = request.POST.get("confirm_retry") == "1"
-    refusal = source_poll_now_request(source=source, now=timezone.now(), confirm_retry=retry)
+    now = timezone.now()
+    refusal = source_poll_now_request(source=source, now=now, confirm_retry=retry)
     if refusal and refusal.reason == "disabled":
         # Refused outright, not merely postponed: a Conflict, with the reason in words.
         return render(request, "dashboard/poll_refused.html",
@@ -73,6 +74,7 @@ def source_poll_now(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, refusal.message)
         return back
     if not poll_enqueue(source_id=source.pk, trigger="manual"):
+        source_poll_now_release(source=source, requested_at=now)
         messages.error(request, f"A poll of {source.label} could not be queued: {QUEUE_DOWN}")
         return back
     audit_record(team=source.team, actor=request.user, action="source.poll_requested",

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from dashboard.models import PollRun, Source, Team
 from dashboard.polling import Failure, poll_record
@@ -98,3 +99,15 @@ def test_a_rate_limited_poll_records_when_the_upstream_lets_us_back(source: Sour
     source.refresh_from_db()
     assert source.wait_until - started >= timedelta(seconds=599)
     assert source.next_poll_at >= source.wait_until
+
+
+def test_a_poll_the_broker_refused_does_not_take_the_cooldown(alice, source) -> None:
+    with mock.patch("dashboard.tasks.poll_source.delay",
+                    side_effect=BrokerUnreachable("connection refused")) as delay:
+        first = press(alice, source)
+        assert "could not be queued" in first.content.decode()
+        source.refresh_from_db()
+        assert source.poll_requested_at is None
+        second = press(alice, source)
+    assert "can be pressed again in" not in second.content.decode()
+    assert delay.call_count == 2
