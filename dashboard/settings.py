@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "dashboard",
     "pools",
     "exchanges",
+    "alerts",
 ]
 # The upstream simulator (fake upstream APIs, `manage.py simulator` and `manage.py demo`) is a
 # development and test tool: an install without the package runs the product all the same.

@@ -1,0 +1,5 @@
+"""What the alerts app contributes to the core, registered from AlertsConfig.ready()."""
+
+
+def register() -> None:
+    pass
