@@ -27,4 +27,5 @@ urlpatterns = [
     path("", include("dashboard.urls_team")),
     path("", include("pools.urls")),
     path("", include("exchanges.urls")),
+    path("", include("alerts.urls")),
 ]

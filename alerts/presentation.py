@@ -1,0 +1,5 @@
+"""The alerts app's entries in the core's registries: navigation, overview, source panels."""
+
+
+def register() -> None:
+    pass

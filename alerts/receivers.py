@@ -1,0 +1,5 @@
+"""The signals the alerts app listens to."""
+
+
+def connect() -> None:
+    pass
