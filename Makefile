@@ -49,7 +49,7 @@ lint: $(VENV)/.installed-test
 	PYTHONPATH=. $(VENV)/bin/lint-imports --no-cache
 	SECRET_KEY=$(TEST_SECRET_KEY) FIELD_ENCRYPTION_KEYS=$(TEST_FERNET_KEY) \
 	DATABASE_URL=sqlite:///var/lint.sqlite3 CELERY_BROKER_URL=memory:// \
-	$(VENV)/bin/mypy dashboard pools exchanges alerts simulator
+	$(VENV)/bin/mypy dashboard pools exchanges alerts metrics simulator
 
 clean:
 	rm -rf $(VENV) var staticfiles test-artifacts

@@ -28,16 +28,25 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
-def api_team(request: HttpRequest) -> Team:
+def token_team(request: HttpRequest) -> Team | None:
+    """The team of the request's bearer token; None without an Authorization header. A
+    malformed header, or a token that is unknown or revoked, is a 401."""
     header = request.headers.get("Authorization", "")
-    if header:
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(401, "Authorization must be 'Bearer <token>'")
-        row = apitoken_authenticate(token.strip())
-        if row is None:
-            raise ApiError(401, "the token is unknown or revoked")
-        return row.team
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "Authorization must be 'Bearer <token>'")
+    row = apitoken_authenticate(token.strip())
+    if row is None:
+        raise ApiError(401, "the token is unknown or revoked")
+    return row.team
+
+
+def api_team(request: HttpRequest) -> Team:
+    team = token_team(request)
+    if team is not None:
+        return team
     if request.user.is_authenticated:
         membership = request.membership  # type: ignore[attr-defined]
         if membership:

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "pools",
     "exchanges",
     "alerts",
+    "metrics",
 ]
 # The upstream simulator (fake upstream APIs, `manage.py simulator` and `manage.py demo`) is a
 # development and test tool: an install without the package runs the product all the same.
@@ -175,8 +176,10 @@ HTTPS = env.boolean("HTTPS", default=False)
 if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
-    # Container and load-balancer probes talk plain HTTP to the app directly.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # Container and load-balancer probes talk plain HTTP to the app directly, and so does a
+    # Prometheus beside it (the Compose "monitoring" profile). A redirect would not keep a
+    # scrape's token off the wire anyway: the first request has already carried it.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = 31536000

@@ -28,4 +28,5 @@ urlpatterns = [
     path("", include("pools.urls")),
     path("", include("exchanges.urls")),
     path("", include("alerts.urls")),
+    path("", include("metrics.urls")),
 ]

@@ -2,6 +2,15 @@
 
 from dashboard.sources import Field, SourceKind, register
 
+# One /metrics series per worker: off by default, because a farm of 30,000 workers would
+# add 30,000 series to the Prometheus server that scrapes it (see the README).
+METRICS_PER_WORKER = Field(
+    "metrics_per_worker", "Per-worker metrics", required=False, choices=("off", "on"),
+    default="off",
+    help="On: /metrics carries each worker's hashrate, one Prometheus series per worker. "
+         "Leave off for large farms; the account's figures are always there.",
+)
+
 BTCCOM = register(SourceKind(
     kind="btccom",
     label="BTC.com pool",
@@ -21,6 +30,7 @@ BTCCOM = register(SourceKind(
         Field("history_days", "History days", required=False,
               help="Empty: the first polls back-fill all the history the pool keeps; a number "
                    "reads no further back than that many days."),
+        METRICS_PER_WORKER,
     ),
     default_interval=60,
 ))
@@ -43,6 +53,7 @@ BTCPOOLKZ = register(SourceKind(
         Field("history_days", "History days", required=False,
               help="Empty: the first polls back-fill all the history the pool keeps; a number "
                    "reads no further back than that many days."),
+        METRICS_PER_WORKER,
     ),
     default_interval=60,
 ))
@@ -80,6 +91,7 @@ SBICRYPTO = register(SourceKind(
               help="Comma-separated; empty asks every subaccount, none skips virtual subaccounts."),
         Field("virtual_subaccounts", "Virtual subaccount ids", required=False,
               help="Comma-separated; with collector ids, read only these virtual subaccounts."),
+        METRICS_PER_WORKER,
     ),
     default_interval=60,
 ))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dashboard
 
-FEATURE_APPS = ("pools", "exchanges", "alerts")
+FEATURE_APPS = ("pools", "exchanges", "alerts", "metrics")
 CORE = Path(dashboard.__file__).parent
 
 
