@@ -204,3 +204,78 @@ def test_build_time_settings_pass_the_settings_checks(monkeypatch: pytest.Monkey
     env.database("DATABASE_URL")
     env.url("CELERY_BROKER_URL", schemes={"memory"}, required=True)
     assert env.problems == []
+
+
+# The optional monitoring stack (`docker compose --profile monitoring up -d`).
+MONITORING = ("prometheus", "grafana")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def mounts(service: dict[str, Any]) -> dict[str, str]:
+    """Container path -> the checkout's file or directory for each bind mount from it."""
+    found = {}
+    for volume in service.get("volumes", []):
+        source, target = volume.split(":")[:2]
+        if source.startswith("./"):
+            found[target] = source
+    return found
+
+
+def test_monitoring_starts_only_with_its_profile(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        expected = ["monitoring"] if name in MONITORING else None
+        assert service.get("profiles") == expected, name
+
+
+@pytest.mark.parametrize("name", MONITORING)
+def test_monitoring_images_are_pinned_and_listen_locally(services: dict[str, Any], name: str) -> None:
+    image = services[name]["image"]
+    tag = image.partition(":")[2]
+    assert tag and tag != "latest" and re.search(r"\d+\.\d+\.\d+", tag), image
+    for port in services[name]["ports"]:
+        assert port.startswith("127.0.0.1:"), port
+
+
+@pytest.mark.parametrize("name", MONITORING)
+def test_monitoring_mounts_the_contrib_files(services: dict[str, Any], name: str) -> None:
+    found = mounts(services[name])
+    assert found
+    for source in found.values():
+        path = ROOT / source
+        assert path.exists(), source
+        assert source.startswith("./contrib/"), source
+
+
+def test_prometheus_reads_the_mounted_config_and_token(compose: dict[str, Any]) -> None:
+    prometheus = compose["services"]["prometheus"]
+    [config_file] = [arg.split("=", 1)[1] for arg in prometheus["command"]
+                     if arg.startswith("--config.file=")]
+    found = mounts(prometheus)
+    assert found[config_file] == "./contrib/prometheus/prometheus.yml"
+    config = yaml.safe_load((ROOT / found[config_file]).read_text())
+    here = Path(config_file).parent
+    # Relative paths in prometheus.yml are read from the config file's directory.
+    assert {str(here / rule) for rule in config["rule_files"]} <= set(found)
+    [job] = config["scrape_configs"]
+    [token_mount] = prometheus["configs"]
+    assert str(here / job["authorization"]["credentials_file"]) == token_mount["target"]
+    assert token_mount["source"] in compose["configs"]
+    assert "METRICS_TOKEN" in compose["configs"][token_mount["source"]]["content"]
+    # The scrape reaches the web service on the port gunicorn binds.
+    assert job["static_configs"][0]["targets"] == ["web:8000"]
+
+
+def test_grafana_is_provisioned_with_the_dashboard(services: dict[str, Any]) -> None:
+    found = mounts(services["grafana"])
+    providers_dir = ROOT / found["/etc/grafana/provisioning/dashboards"]
+    [provider] = yaml.safe_load((providers_dir / "hashwatch.yml").read_text())["providers"]
+    dashboards = [target for target, source in found.items() if source == "./contrib/grafana/hashwatch.json"]
+    assert [str(Path(target).parent) for target in dashboards] == [provider["options"]["path"]]
+    datasources_dir = ROOT / found["/etc/grafana/provisioning/datasources"]
+    [datasource] = yaml.safe_load((datasources_dir / "prometheus.yml").read_text())["datasources"]
+    assert urlsplit(datasource["url"]).hostname == "prometheus"
+    assert urlsplit(datasource["url"]).port == 9090
