@@ -266,3 +266,20 @@ def test_an_existing_install_starts_counting_from_the_runs_it_kept(source: Sourc
     result = scrape(token)
     assert result.value("hashwatch_source_polls_total", source_id=str(source.pk)) == 4
     assert result.value("hashwatch_source_poll_failures_total", source_id=str(source.pk)) == 2
+
+
+def test_the_scrape_reads_a_handful_of_queries_whatever_the_number_of_sources(
+        populated: Populated, token: str, team: Team, django_assert_max_num_queries: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        scrape(token)
+    for i in range(10):
+        source_create(team=team, kind="btccom", label=f"More {i}",
+                      credentials={"access_key": "k", "puid": str(i)},
+                      options={"metrics_per_worker": "on"})
+        source_create(team=team, kind="flowbtc", label=f"Market {i}", credentials={})
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        scrape(token)
+    assert len(few.captured_queries) <= 12
