@@ -23,7 +23,7 @@ from prometheus_client.registry import Collector
 
 from dashboard.models import Health, Source, Team
 from metrics.selectors import TeamStore, celery_queue_lengths, team_store_read
-from pools.selectors import coin_shares, source_coin
+from pools.selectors import coin_shares
 
 SOURCE_LABELS = ["team", "source_id", "source", "kind"]
 # The account's shorter windows that pools publish beside the shortest one.
@@ -103,13 +103,14 @@ class TeamCollector(Collector):
                     hashrate.add_metric([*self.labels(source), coin, window], value * share)
         yield hashrate
 
+        # No coin label: the workers of an account mining several coins are not told apart
+        # by coin in every pool's answer, and a guessed label would be worse than none.
         workers = gauge("hashwatch_workers",
                         "Workers the pool lists, by status (online, offline, dead).",
-                        [*SOURCE_LABELS, "coin", "status"])
+                        [*SOURCE_LABELS, "status"])
         for pk, counts in store.workers_by_status.items():
-            source = by_pk[pk]
             for status, count in counts.items():
-                workers.add_metric([*self.labels(source), source_coin(source), status], count)
+                workers.add_metric([*self.labels(by_pk[pk]), status], count)
         yield workers
 
         per_worker = gauge("hashwatch_worker_hashrate_hashes_per_second",

@@ -283,3 +283,18 @@ def test_the_scrape_reads_a_handful_of_queries_whatever_the_number_of_sources(
     with django_assert_max_num_queries(len(few.captured_queries)):
         scrape(token)
     assert len(few.captured_queries) <= 12
+
+
+def test_an_account_mining_several_coins_has_a_series_per_coin(team: Team, token: str) -> None:
+    from django.utils import timezone
+
+    from pools.models import PoolAccount
+
+    source = source_create(team=team, kind="sbicrypto", label="SBI", credentials={"observer_key": SECRET})
+    PoolAccount.objects.create(source=source, hashrate_hs=4 * TERA, hashrate_24h_hs=8 * TERA,
+                               hashrate_by_coin={"BTC": 3 * TERA, "BCH": 1 * TERA}, updated_at=timezone.now())
+    rates = {(s.labels["coin"], s.labels["window"]): s.value
+             for s in scrape(token).find("hashwatch_hashrate_hashes_per_second", source_id=str(source.pk))}
+    # No account reading stored yet: the shortest window is not known by name.
+    assert rates == {("BTC", "current"): 3 * TERA, ("BCH", "current"): 1 * TERA,
+                     ("BTC", "24h"): 6 * TERA, ("BCH", "24h"): 2 * TERA}
