@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -136,3 +138,16 @@ def test_the_grafana_provisioning_files_parse() -> None:
     providers = yaml.safe_load((CONTRIB / "grafana/provisioning/dashboards/hashwatch.yml").read_text())
     [provider] = providers["providers"]
     assert provider["type"] == "file" and provider["options"]["path"].startswith("/var/lib/grafana/")
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None,
+                    reason="promtool (Prometheus's own checker) is not installed")
+def test_promtool_accepts_the_config_and_the_rules(tmp_path: Path) -> None:
+    """Prometheus's own parser, where it is at hand: the PromQL of every rule, and the config
+    with its rule file and token file beside it as the Compose profile lays them out."""
+    for name in ("prometheus.yml", "alerts.yml"):
+        shutil.copy(CONTRIB / "prometheus" / name, tmp_path / name)
+    (tmp_path / "hashwatch.token").write_text("a-token")
+    checked = subprocess.run(["promtool", "check", "config", str(tmp_path / "prometheus.yml")],
+                             capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
