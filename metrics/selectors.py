@@ -3,7 +3,6 @@ sources (one query per table, never one per source), and the app's own queue len
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -19,6 +18,7 @@ from dashboard.models import Source, Team
 from dashboard.sources import REGISTRY
 from exchanges import live
 from exchanges.models import ExchangerRate, Ticker
+from exchanges.sources import FLOWBTC
 from metrics.models import SourcePollCount
 from pools.models import ACCOUNT, Balance, HashrateSample, PoolAccount, Worker, WorkerStatus
 
@@ -69,16 +69,17 @@ def team_store_read(*, team: Team) -> TeamStore:
     if not sources:
         return store
     ids = [source.pk for source in sources]
-    pools = [source.pk for source in sources if category(source) == "pool"]
+    pool_sources = [source for source in sources if category(source) == "pool"]
+    pools = [source.pk for source in pool_sources]
     exchanges = [source.pk for source in sources if category(source) == "exchange"]
-    store.account_windows = {source.pk: source.account_window or "" for source in sources  # type: ignore[attr-defined]
-                             if source.pk in pools}
+    store.account_windows = {source.pk: source.account_window or ""  # type: ignore[attr-defined]
+                             for source in pool_sources}
     store.poll_counts = {row.source_id: row for row in SourcePollCount.objects.filter(source_id__in=ids)}
     if pools:
         store.accounts = {row.source_id: row for row in PoolAccount.objects.filter(source_id__in=pools)}
         store.workers_by_status = workers_by_status(source_ids=pools)
         store.balances = list(Balance.objects.filter(source_id__in=pools).order_by("source_id", "coin"))
-        detailed = [source.pk for source in sources if source.pk in pools and per_worker(source)]
+        detailed = [source.pk for source in pool_sources if per_worker(source)]
         if detailed:
             store.worker_rates = list(
                 Worker.objects.filter(source_id__in=detailed, missing_since__isnull=True)
@@ -87,7 +88,7 @@ def team_store_read(*, team: Team) -> TeamStore:
         store.tickers = list(Ticker.objects.filter(source_id__in=exchanges).order_by("source_id", "product"))
         store.exchanger_rates = list(ExchangerRate.objects.filter(source_id__in=exchanges).order_by(
             "source_id", "from_currency", "to_currency", "city"))
-        store.stream_source_ids = [source.pk for source in sources if source.kind == "flowbtc"]
+        store.stream_source_ids = [source.pk for source in sources if source.kind == FLOWBTC.kind]
         if store.stream_source_ids:
             statuses = live.stream_statuses(source_ids=store.stream_source_ids)
             # With the cache away no stream can be seen: say nothing rather than "down".
@@ -154,7 +155,5 @@ def celery_queue_lengths() -> QueueLengths:
     except (RedisError, OSError):
         return QueueLengths(False)
     steps = len(KOMBU_PRIORITY_STEPS)
-    lengths = defaultdict(int)
-    for index, name in enumerate(names):
-        lengths[name] = sum(int(n) for n in answers[index * steps:(index + 1) * steps])
-    return QueueLengths(True, dict(lengths))
+    return QueueLengths(True, {name: sum(int(n) for n in answers[index * steps:(index + 1) * steps])
+                               for index, name in enumerate(names)})
