@@ -13,6 +13,7 @@ Three kinds of channel:
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -64,7 +65,8 @@ def channel_validate(url: str) -> str:
             reason = scrub(str(exc), url) or "it is incomplete"
             raise ValidationError(f"Apprise cannot use this {scheme}:// URL: {reason}") from None
     if plugin is None:
-        said = scrub(records[-1], url) if records else "it is incomplete"
+        errors = [message for level, message in records if level >= logging.WARNING]
+        said = scrub(errors[-1], url) if errors else "it is incomplete"
         raise ValidationError(f"Apprise cannot use this {scheme}:// URL: {said}")
     return url_hint(url)
 

@@ -14,7 +14,7 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import quote, unquote
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import apprise
 from django.conf import settings
@@ -45,26 +45,26 @@ class ChannelSendError(Exception):
 _capture = threading.local()
 
 
-class _ThreadCapture(logging.Handler):
-    """Hands Apprise's records to the send running in the same thread, if any."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        buffer = getattr(_capture, "records", None)
-        if buffer is not None:
-            buffer.append(record.getMessage())
+def _keep_for_sender(record: logging.LogRecord) -> bool:
+    """A filter on Apprise's logger: the record goes to the send running in this thread, if
+    any, and to no handler at all (False), so no log handler, wherever attached, sees it."""
+    buffer = getattr(_capture, "records", None)
+    if buffer is not None:
+        buffer.append((record.levelno, record.getMessage()))
+    return False
 
 
 _apprise_logger = logging.getLogger("apprise")
-# Never to the root handlers: a record can quote a token. The sender reads them, scrubbed.
 _apprise_logger.propagate = False
-_apprise_logger.setLevel(logging.INFO)
-if not any(isinstance(h, _ThreadCapture) for h in _apprise_logger.handlers):
-    _apprise_logger.addHandler(_ThreadCapture())
+# DEBUG: the socket's own words ("Read timed out") come only at that level.
+_apprise_logger.setLevel(logging.DEBUG)
+if _keep_for_sender not in _apprise_logger.filters:
+    _apprise_logger.addFilter(_keep_for_sender)
 
 
 @contextmanager
-def apprise_records() -> Iterator[list[str]]:
-    records: list[str] = []
+def apprise_records() -> Iterator[list[tuple[int, str]]]:
+    records: list[tuple[int, str]] = []
     _capture.records = records
     try:
         yield records
@@ -74,19 +74,24 @@ def apprise_records() -> Iterator[list[str]]:
 
 def scrub(text: str, url: str) -> str:
     """`text` with every piece of `url` that could be a secret replaced by "…": the URL
-    itself, its user, password, host (unless it is the shown host), path segments and
-    query values, plain and percent-encoded."""
+    itself, its user and password, a host that is not the shown one, query values, and path
+    segments that look like tokens (digits, or six characters and more), plain and
+    percent-encoded. Short plain words ("api", "hook") stay, so the reason still reads."""
     if not text:
         return text
     shown = url_hint(url)
-    rest = url.split("://", 1)[-1]
-    pieces = {url, rest}
-    pieces.update(p for p in re.split(r"[/:@?&=#,;+\s]+", rest) if len(p) >= 3)
+    parts = urlsplit(url)
+    userinfo, _, host = parts.netloc.rpartition("@")
+    pieces = {url, url.split("://", 1)[-1], parts.netloc, parts.path, parts.query}
+    pieces.update(p for p in re.split(r"[:]", userinfo) if p)
+    pieces.update(value for _, value in parse_qsl(parts.query))
+    maybe_tokens = re.split(r"[/:@?&=#,;+\s]+", f"{host}/{parts.path}/{parts.fragment}")
+    pieces.update(p for p in maybe_tokens if len(p) >= 6 or re.search(r"\d", p))
     variants: set[str] = set()
     for piece in pieces:
         variants.update({piece, quote(piece, safe=""), unquote(piece)})
     for piece in sorted(variants, key=len, reverse=True):
-        if len(piece) < 3 or (shown and piece in shown):
+        if len(piece) < 3 or piece in shown:
             continue
         text = text.replace(piece, "…")
     return text
@@ -132,14 +137,23 @@ def _transmit_apprise(*, url: str, title: str, body: str, timeout: float) -> Non
                 raise ChannelSendError("Apprise can no longer read this channel's URL")
             plugin.socket_connect_timeout = timeout
             plugin.socket_read_timeout = timeout
-            ok = plugin.notify(body=body, title=title)
+            # Apprise refuses a message without a body; a title alone says it all.
+            ok = plugin.notify(body=body or title, title=title)
         except ChannelSendError:
             raise
         except Exception as exc:
             raise ChannelSendError(_reason(f"{type(exc).__name__}: {exc}", url)) from None
     if not ok:
-        said = "; ".join(dict.fromkeys(records)) if records else "the service refused the message"
+        said = _said(records) or "the service refused the message"
         raise ChannelSendError(_reason(said, url))
+
+
+def _said(records: list[tuple[int, str]]) -> str:
+    """What Apprise said went wrong: its warnings, and the socket's error if there was one."""
+    said = [message for level, message in records if level >= logging.WARNING]
+    said += [message.removeprefix("Socket Exception: ") for level, message in records
+             if level < logging.WARNING and message.startswith("Socket Exception")]
+    return "; ".join(dict.fromkeys(said))
 
 
 def _reason(text: str, url: str) -> str:
@@ -151,7 +165,7 @@ def _transmit_email(*, to: list[str], title: str, body: str, timeout: float) -> 
         raise ChannelSendError("the channel has no address")
     try:
         connection = mail.get_connection(fail_silently=False, timeout=timeout)
-        mail.EmailMessage(subject=title, body=body, from_email=settings.DEFAULT_FROM_EMAIL,
+        mail.EmailMessage(subject=title, body=body or title, from_email=settings.DEFAULT_FROM_EMAIL,
                           to=to, connection=connection).send()
     except Exception as exc:
         # SMTP errors name the relay and the recipient, never a password.
