@@ -90,24 +90,25 @@ def emails_validate(addresses: str | list[str]) -> list[str]:
 
 
 @dataclass(frozen=True)
-class _Target:
+class ChannelTarget:
     secret: dict[str, Any]
     hint: str
     label: str
 
 
-def _target(*, kind: str, url: str) -> _Target:
+def channel_target(*, kind: str, url: str) -> ChannelTarget:
+    """What a channel of `kind` stores for `url`, or ValidationError saying what to fix."""
     if kind == APPRISE:
         hint = channel_validate(url)
-        return _Target({"url": url.strip()}, hint, hint)
+        return ChannelTarget({"url": url.strip()}, hint, hint)
     if kind == EMAIL:
         to = emails_validate(url)
         hint = f"email to {to[0]}" + (f" and {len(to) - 1} more" if len(to) > 1 else "")
-        return _Target({"to": to}, hint, f"Email to {to[0]}")
+        return ChannelTarget({"to": to}, hint, f"Email to {to[0]}")
     if kind == IN_APP:
         if url:
             raise ValidationError("An in-app channel takes no URL.")
-        return _Target({}, "in the app", "In the app")
+        return ChannelTarget({}, "in the app", "In the app")
     raise ValidationError(f"Unknown channel kind {kind!r}; use one of: {', '.join(KINDS)}.")
 
 
@@ -123,7 +124,7 @@ def _clean_label(label: str, default: str) -> str:
 
 def channel_create(*, team: Team, url: str = "", label: str = "", kind: str = APPRISE,
                    actor: Any = None, request: HttpRequest | None = None) -> Channel:
-    target = _target(kind=kind, url=url)
+    target = channel_target(kind=kind, url=url)
     label = _clean_label(label, target.label)
     with transaction.atomic():
         channel = Channel.objects.create(
@@ -142,7 +143,7 @@ def channel_update(*, channel: Channel, label: str | None = None, url: str | Non
         channel.label = _clean_label(label, channel.label)
         changed.append("label")
     if url:
-        target = _target(kind=channel.kind, url=url)
+        target = channel_target(kind=channel.kind, url=url)
         channel.secret, channel.hint = target.secret, target.hint
         channel.status, channel.last_error, channel.last_error_at = ChannelStatus.OK, "", None
         changed += ["secret", "hint", "status", "last_error", "last_error_at"]
