@@ -7,8 +7,10 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from django.contrib.auth.models import User
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.test import Client
 
 from alerts import delivery as delivery_module
 from alerts.channels import (
@@ -220,3 +222,45 @@ def test_the_test_of_an_in_app_channel_lands_in_the_inbox(team) -> None:
     delivery = channel_test(channel=channel)
     assert delivery.status == "sent"
     assert list(delivery_module.deliveries_inbox(team=team)) == [delivery]
+
+
+def admin_client() -> Client:
+    admin = User.objects.create_superuser("root", "root@example.com", "an-admin-password-1")
+    client = Client()
+    client.force_login(admin)
+    return client
+
+
+def test_the_admin_never_renders_the_url(team, receiver: Receiver) -> None:
+    receiver.set(f"/{TOKEN}", status=500)
+    channel = channel_create(team=team, url=receiver.url(f"/{TOKEN}"), label="Hook")
+    channel_test(channel=channel)  # a delivery and an error to show
+    client = admin_client()
+    for path in ("/admin/alerts/channel/", f"/admin/alerts/channel/{channel.pk}/change/",
+                 "/admin/alerts/delivery/", "/admin/alerts/alert/", "/admin/alerts/rule/",
+                 "/admin/alerts/silence/", "/admin/dashboard/auditevent/"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert TOKEN not in response.content.decode(), path
+
+
+def test_the_admin_adds_and_edits_channels_through_the_services(team) -> None:
+    client = admin_client()
+    response = client.post("/admin/alerts/channel/add/", {
+        "team": team.pk, "kind": "apprise", "label": "Hook", "url": "nosuch://x", "enabled": "on"})
+    assert response.status_code == 200 and "knows no service" in response.content.decode()
+
+    response = client.post("/admin/alerts/channel/add/", {
+        "team": team.pk, "kind": "apprise", "label": "Hook",
+        "url": f"json://hooks.example.com/{TOKEN}", "enabled": "on"})
+    assert response.status_code == 302
+    channel = Channel.objects.get()
+    assert channel.hint == "json://hooks.example.com"
+    assert AuditEvent.objects.filter(action="alerts.channel_added", actor__username="root").exists()
+
+    response = client.post(f"/admin/alerts/channel/{channel.pk}/change/", {
+        "label": "Renamed", "url": "", "enabled": ""})
+    assert response.status_code == 302
+    channel.refresh_from_db()
+    assert (channel.label, channel.enabled) == ("Renamed", False)
+    assert channel.secret["url"].endswith(TOKEN)  # an empty field keeps the stored URL
