@@ -229,3 +229,38 @@ def test_two_senders_at_once_send_each_message_exactly_once(receiver) -> None:
     posts = [(path, body["title"]) for path, body in receiver.posts]
     assert len(posts) == 18 and len(set(posts)) == 18
     assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_round_out_of_time_leaves_the_rest_queued_untouched(team, receiver, monkeypatch) -> None:
+    hook(team, receiver, "/a")
+    monkeypatch.setattr(outbox, "ROUND_SECONDS", 0.0)
+    now = timezone.now()
+    [delivery] = deliveries_queue(team=team, kind="firing", title="x", body="", now=now)
+
+    assert deliveries_send(now=now) == 0
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.claim_token) == ("queued", 0, "")
+    assert receiver.received() == []
+
+
+def test_a_send_stuck_past_every_timeout_is_recorded_as_unanswered(team, monkeypatch) -> None:
+    channel_create(team=team, url="json://stuck.example.com/x", label="Stuck")
+    release = threading.Event()
+
+    def stuck(**kwargs: object) -> None:
+        release.wait(30)
+
+    monkeypatch.setattr(outbox, "channel_transmit", stuck)
+    monkeypatch.setattr(outbox, "ROUND_SECONDS", 0.1)
+    monkeypatch.setattr(outbox, "SEND_TIMEOUT_SECONDS", 0.1)
+    now = timezone.now()
+    [delivery] = deliveries_queue(team=team, kind="firing", title="x", body="", now=now)
+    try:
+        assert deliveries_send(now=now) == 0
+    finally:
+        release.set()
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("retrying", 1)
+    assert delivery.last_error == "no answer within 0.1 seconds"
