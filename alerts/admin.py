@@ -20,7 +20,8 @@ class ChannelAdminForm(forms.ModelForm):
     url = forms.CharField(
         required=False, label="Address",
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text="Write-only: an Apprise URL, or email addresses. Empty keeps what is stored.")
+        help_text="Write-only: an Apprise URL, or email addresses; none for in the app. "
+                  "Empty keeps what is stored.")
 
     class Meta:
         model = Channel
@@ -48,7 +49,8 @@ class ChannelAdmin(admin.ModelAdmin):
                        "created_by", "created_at"]
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return ["team", "kind", "label", "url", "enabled", *self.readonly_fields]
+        # A new channel has no state to show yet.
+        return ["team", "kind", "label", "url", "enabled", *(self.readonly_fields if obj else ())]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # The kind decides what the address means: a channel of another kind is a new one.
