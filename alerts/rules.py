@@ -303,7 +303,8 @@ def rule_describe(rule: Rule) -> str:
     elif kind == RuleKind.WORKERS_ONLINE_BELOW:
         text = f"Fewer than {level} workers online{delay} on {where}"
     elif kind == RuleKind.SOURCE_UNHEALTHY:
-        text = f"Source failing or stale{delay}: {where}"
+        who = "Any source" if rule.scope == Scope.TEAM else where
+        text = f"{who} failing or stale{delay}"
     elif kind == RuleKind.PAYOUT:
         text = f"Payout arrived on {where}"
     elif kind == RuleKind.NO_PAYOUT:
