@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from django.urls import path
+
+from alerts import api
+
+urlpatterns = [
+    path("api/v1/alerts", api.alerts, name="api_alerts"),
+]
