@@ -7,6 +7,7 @@ instead of adding a copy, and every list comes out in a defined order: `order`, 
 
 - overview sections: blocks of the overview page, each a template fragment and its context;
 - source panels and source links: what a source's page shows for the kinds an app serves;
+- worker panels: what a worker's page shows beside the pool's own figures;
 - navigation items: the app's pages in the top bar;
 - health checks: extra keys of /healthz and their verdicts;
 - `poll_finished`: the signal sent after every poll, once the run is committed.
@@ -137,6 +138,38 @@ def source_panel_fragments(*, source: Source) -> list[Fragment]:
         if panel.kinds and source.kind not in panel.kinds:
             continue
         context = panel.context(source=source)
+        if context is not None:
+            fragments.append(Fragment(panel.template, context))
+    return fragments
+
+
+@dataclass(frozen=True)
+class WorkerPanel:
+    """A block of a worker's page, under its figures and above its chart.
+
+    The core knows no worker model: a worker is named by its source and its name, the
+    natural key the pools store it under. `context(*, source, worker_name)` returns what
+    `template` renders with, or None to leave the panel out.
+    """
+
+    name: str
+    template: str
+    context: Callable[..., Mapping[str, Any] | None]
+    order: int = 100
+
+
+WORKER_PANELS: dict[str, WorkerPanel] = {}
+
+
+def worker_panel_register(panel: WorkerPanel) -> WorkerPanel:
+    WORKER_PANELS[panel.name] = panel
+    return panel
+
+
+def worker_panel_fragments(*, source: Source, worker_name: str) -> list[Fragment]:
+    fragments = []
+    for panel in ordered(WORKER_PANELS.values()):
+        context = panel.context(source=source, worker_name=worker_name)
         if context is not None:
             fragments.append(Fragment(panel.template, context))
     return fragments

@@ -22,6 +22,7 @@ from dashboard.registries import (
     OverviewSection,
     SourceLink,
     SourcePanel,
+    WorkerPanel,
     poll_finished,
 )
 from tests.conftest import client_for
@@ -105,6 +106,25 @@ def test_a_registered_panel_shows_for_its_kinds_only(source: Source, bob, regist
     body = client_for(bob).get(f"/sources/{source.pk}/").content.decode()
     assert "Panel of Main farm" in body
     assert "Panel of another kind" not in body
+
+
+def test_a_registered_worker_panel_shows_on_the_worker_page(source: Source, bob, registered) -> None:  # type: ignore[no-untyped-def]
+    from pools.models import Worker
+
+    now = timezone.now()
+    worker = Worker.objects.create(source=source, name="rig-07", status="online", hashrate_hs=1e12,
+                                   first_seen_at=now, last_seen_at=now)
+    seen: dict[str, Any] = {}
+
+    def panel(*, source: Source, worker_name: str) -> dict[str, Any]:
+        seen["source"], seen["worker_name"] = source, worker_name
+        return text(f"Panel of {worker_name} on {source.label}")
+
+    registered(registries.WORKER_PANELS, WorkerPanel("test", TEXT_TEMPLATE, panel))
+    registered(registries.WORKER_PANELS, WorkerPanel("test-hidden", TEXT_TEMPLATE, lambda **_: None))
+    body = client_for(bob).get(f"/workers/{worker.pk}/").content.decode()
+    assert "Panel of rig-07 on Main farm" in body
+    assert seen == {"source": source, "worker_name": "rig-07"}
 
 
 def test_a_registered_link_shows_when_it_has_an_address(source: Source, bob, alice, registered) -> None:  # type: ignore[no-untyped-def]
