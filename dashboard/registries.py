@@ -9,6 +9,7 @@ instead of adding a copy, and every list comes out in a defined order: `order`, 
 - source panels and source links: what a source's page shows for the kinds an app serves;
 - worker panels: what a worker's page shows beside the pool's own figures;
 - navigation items: the app's pages in the top bar;
+- audit groups: how the audit log names and filters an app's actions;
 - health checks: extra keys of /healthz and their verdicts;
 - `poll_finished`: the signal sent after every poll, once the run is committed.
 """
@@ -279,6 +280,33 @@ def nav_item_register(item: NavItem) -> NavItem:
 
 def nav_items() -> list[NavItem]:
     return ordered(NAV_ITEMS.values())
+
+
+# The audit log ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditGroup:
+    """A feature app's actions in the audit log: a filter choice (`name` is the actions'
+    prefix, e.g. "alerts.") and the sentence each action reads as, with {names} filled from
+    the event's detail, as the core's own are."""
+
+    name: str
+    label: str
+    sentences: Mapping[str, str]
+    order: int = 100
+
+
+AUDIT_GROUPS: dict[str, AuditGroup] = {}
+
+
+def audit_group_register(group: AuditGroup) -> AuditGroup:
+    AUDIT_GROUPS[group.name] = group
+    return group
+
+
+def audit_groups() -> list[AuditGroup]:
+    return ordered(AUDIT_GROUPS.values())
 
 
 # Health checks ---------------------------------------------------------------------------

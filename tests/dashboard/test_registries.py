@@ -16,6 +16,7 @@ from dashboard import health, registries
 from dashboard.models import PollRun, Source, Team
 from dashboard.polling import source_poll
 from dashboard.registries import (
+    AuditGroup,
     HealthCheck,
     HealthReport,
     NavItem,
@@ -143,6 +144,25 @@ def test_a_registered_nav_item_is_in_the_top_bar(source: Source, bob, registered
     body = client_for(bob).get("/sources/").content.decode()
     assert f'<a href="{reverse("settings_team")}" aria-current="page">Settings too</a>' in body
     assert body.index("Settings too") < body.index(">Hashrate</a>")
+
+
+# The audit log -------------------------------------------------------------------------
+
+
+def test_a_registered_audit_group_names_and_filters_its_actions(alice, team, registered) -> None:  # type: ignore[no-untyped-def]
+    from dashboard.audit import audit_record
+
+    registered(registries.AUDIT_GROUPS, AuditGroup(
+        "gadget.", "Gadgets", {"gadget.wound": "wound a gadget up ({turns} turns)"}))
+    audit_record(team=team, actor=alice, action="gadget.wound", target="Clock", detail={"turns": 3})
+    audit_record(team=team, actor=alice, action="gadget.unknown", target="Other")
+    audit_record(team=team, actor=alice, action="team.edited", target="Team", detail={"fields": ["name"]})
+    client = client_for(alice)
+    body = client.get("/settings/audit/").content.decode()
+    assert '<option value="gadget."' in body
+    assert "wound a gadget up (3 turns)" in body and "gadget.unknown" in body
+    body = client.get("/settings/audit/?action=gadget.").content.decode()
+    assert "Clock" in body and "Other" in body and "edited the team settings" not in body
 
 
 # Health checks -------------------------------------------------------------------------
