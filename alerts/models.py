@@ -71,6 +71,10 @@ class Rule(models.Model):
     params = models.JSONField(default=dict, blank=True)
     reminder_minutes = models.PositiveIntegerField(
         null=True, blank=True, help_text="Repeat while firing, every this many minutes. Blank: never.")
+    # What evaluation has already seen, so it speaks once about each thing: for payout
+    # rules, {"payout_id": N}, the newest payout row already announced (or already stored
+    # when the rule was added, so a new rule does not announce the whole history).
+    cursor = models.JSONField(default=dict, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,8 +1,9 @@
 from django.urls import path
 
-from alerts import views
+from alerts import api, views
 
 urlpatterns = [
+    path("api/v1/alerts", api.alerts, name="api_alerts"),
     # Pages
     path("alerts/", views.alerts_page, name="alerts"),
     path("alerts/rules/", views.rules_page, name="alert_rules"),

@@ -11,7 +11,8 @@ instead of adding a copy, and every list comes out in a defined order: `order`, 
 - navigation items: the app's pages in the top bar;
 - audit groups: how the audit log names and filters an app's actions;
 - health checks: extra keys of /healthz and their verdicts;
-- `poll_finished`: the signal sent after every poll, once the run is committed.
+- `poll_finished`: the signal sent after every poll, once the run is committed;
+- `demo_team_ready`: the signal demo mode sends once its team and sources exist.
 """
 
 from __future__ import annotations
@@ -384,3 +385,11 @@ def poll_finished_send(*, source: Source, run: PollRun) -> None:
                           exc_info=result)
 
     transaction.on_commit(send)
+
+
+# Demo mode -------------------------------------------------------------------------------
+
+# Sent by demo mode's setup (`manage.py demo`), inside its transaction, once the demo team and
+# its sources exist, so each app adds what shows its feature there. Arguments: sender=Team
+# (the model class), team. The setup runs at every start: receivers must be idempotent.
+demo_team_ready = Signal()

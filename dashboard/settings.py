@@ -210,6 +210,10 @@ CELERY_BEAT_SCHEDULE = {
     "prune-poll-runs": {"task": "dashboard.tasks.prune_poll_runs", "schedule": 3600.0},
     "pools-rollup-and-prune": {"task": "pools.tasks.hashrate_maintain", "schedule": 300.0},
     "exchanges-prune": {"task": "exchanges.tasks.market_data_prune", "schedule": 3600.0},
+    # Time-based alert rules (a for-delay running out, staleness) change with no poll to
+    # announce them; messages that failed come due for their retry.
+    "alerts-evaluate-all": {"task": "alerts.evaluate_all", "schedule": 60.0},
+    "alerts-send-deliveries": {"task": "alerts.send_deliveries", "schedule": 30.0},
 }
 
 # How long a poll may hold its claim on a source before another worker may take over
@@ -231,7 +235,9 @@ CELERY_TASK_DEFAULT_QUEUE = "maintenance"
 CELERY_TASK_QUEUES = [
     Queue(name, routing_key=name) for name in ("dispatch", "pools", "markets", "maintenance")
 ]
-CELERY_TASK_ROUTES = ("dashboard.tasks.route_task",)
+# Alerts evaluate in well under a second and send each channel in parallel with a timeout, so
+# they share the housekeeping queue rather than delay the dispatcher's tick or a poll.
+CELERY_TASK_ROUTES = ("dashboard.tasks.route_task", {"alerts.*": {"queue": "maintenance"}})
 POLL_RUN_RETENTION_DAYS = env.integer("POLL_RUN_RETENTION_DAYS", default=30, minimum=1)
 # Pages of older history a pool poll reads besides its recent window, until all is read.
 HISTORY_PAGES_PER_POLL = env.integer("HISTORY_PAGES_PER_POLL", default=5, minimum=1)

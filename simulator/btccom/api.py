@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,6 +21,7 @@ from simulator.btccom.accounts import (
 from simulator.btccom.earnings import difficulty, earned, satoshi_per_th_day
 from simulator.btccom.workers import WorkerSnapshot, account_workers, worker_snapshot, worker_status
 from simulator.core import DEFAULT_SEED, Request, Response, SimulatedApi, between, route, stable_hex, wave
+from simulator.core.scenario import ForcedOutages, ScenarioRun
 
 PETA = Decimal(10**15)
 
@@ -59,6 +61,21 @@ class BtccomApi(SimulatedApi):
     def __init__(self, *, seed: str = DEFAULT_SEED):
         super().__init__(seed=seed)
         self.workers = {a.puid: account_workers(seed, a.puid) for a in ACCOUNTS}
+
+    def scenario_changed(self, run: ScenarioRun | None) -> None:
+        """Drop the first steady workers (neither flaky nor dead-prone, so the drop is all
+        that changes them) of the first account, as many as each step says."""
+        self.workers = {a.puid: account_workers(self.seed, a.puid) for a in ACCOUNTS}
+        if run is None:
+            return
+        puid = ACCOUNTS[0].puid
+        for step in run.drops(self.prefix):
+            workers = list(self.workers[puid])
+            steady = [i for i, w in enumerate(workers)
+                      if not w.flaky and w.dead_phase is None and w.forced is None]
+            for i in steady[:step.count]:
+                workers[i] = replace(workers[i], forced=ForcedOutages(run, step))
+            self.workers[puid] = tuple(workers)
 
     def describe(self) -> str:
         return "; ".join(

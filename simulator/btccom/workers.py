@@ -12,6 +12,7 @@ from typing import Any
 
 from simulator.btccom.accounts import ACCOUNT_BY_PUID, DAY, HOUR, MINUTE, Account, Rack
 from simulator.core import between, stable_int, unit_random, unit_randoms
+from simulator.core.scenario import ForcedOutages
 
 TERA = Decimal(10**12)
 
@@ -36,10 +37,11 @@ class Worker:
     dead_phase: float | None  # start of the first dead spell after the epoch, in seconds
     periods: tuple[float, float]
     phases: tuple[float, float]
+    forced: ForcedOutages | None = None  # dropped by a running scenario
 
     def outages(self, start: float, end: float) -> list[tuple[float, float]]:
         """Outage intervals that overlap [start, end)."""
-        found: list[tuple[float, float]] = []
+        found: list[tuple[float, float]] = self.forced.between(start, end) if self.forced else []
         if self.dead_phase is not None:
             k = math.floor((start - self.dead_phase) / DEAD_CYCLE) - 1
             begin = self.dead_phase + k * DEAD_CYCLE

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from simulator.core.http import Request, Response, not_found
+from simulator.core.scenario import ScenarioRun
 
 Handler = Callable[[Request], Response]
 
@@ -86,6 +87,10 @@ class SimulatedApi:
                 headers={"Allow": ", ".join(allowed)},
             )
         return not_found(f"/{self.prefix}{request.path}")
+
+    def scenario_changed(self, run: ScenarioRun | None) -> None:
+        """A scenario started (or stopped: None). Upstreams with workers drop the ones its
+        steps name; faults need nothing from the upstream."""
 
     def has_route(self, method: str, path: str) -> bool:
         return any(r.method == method and r.pattern.match(path) for r in self._routes)

@@ -9,11 +9,13 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from simulator.core.api import SimulatedApi
 from simulator.core.clock import Clock, as_utc, utc_now
 from simulator.core.http import Request, Response, not_found, request_from_environ, status_line
+from simulator.core.scenario import SCENARIOS, ScenarioRun
 
 log = logging.getLogger("simulator")
 
@@ -50,6 +52,7 @@ class Simulator:
         self._lock = threading.Lock()
         self._faults: dict[str, Fault] = {}
         self._counts: Counter[tuple[str, str]] = Counter()
+        self._scenario: ScenarioRun | None = None
         for api in apis:
             self.mount(api)
 
@@ -98,6 +101,23 @@ class Simulator:
         with self._lock:
             self._faults.clear()
             self._counts.clear()
+        self.set_scenario(None)
+
+    def set_scenario(self, name: str | None, *, start: datetime | None = None) -> ScenarioRun | None:
+        """Start a scenario (from `start`, default now), or stop the running one (None)."""
+        if name is not None and name not in SCENARIOS:
+            raise ValueError(f"unknown scenario {name!r}; one of {', '.join(sorted(SCENARIOS))} or null")
+        run = None if name is None else ScenarioRun(SCENARIOS[name], as_utc(start or self.clock()))
+        with self._lock:
+            self._scenario = run
+        for api in self.apis.values():
+            api.scenario_changed(run)
+        return run
+
+    def scenario(self) -> dict[str, Any] | None:
+        with self._lock:
+            run = self._scenario
+        return run.as_dict(as_utc(self.clock())) if run else None
 
     # -- WSGI --
 
@@ -125,7 +145,8 @@ class Simulator:
             )
         with self._lock:
             self._counts[(prefix, inner.path)] += 1
-        fault = self._take_fault(api, inner) if api.has_route(inner.method, inner.path) else None
+        fault = (self._take_fault(api, inner) or self._scenario_fault(api, inner)
+                 if api.has_route(inner.method, inner.path) else None)
         return self._serve(api, inner, fault)
 
     def _take_fault(self, api: SimulatedApi, request: Request) -> Fault | None:
@@ -139,6 +160,12 @@ class Simulator:
                 if fault.remaining <= 0:
                     del self._faults[api.prefix]
             return taken
+
+    def _scenario_fault(self, api: SimulatedApi, request: Request) -> Fault | None:
+        with self._lock:
+            run = self._scenario
+        kind = run.fault_at(api.prefix, request.now) if run else None
+        return Fault(kind, None, self.fault_delay) if kind else None
 
     def _serve(self, api: SimulatedApi, request: Request, fault: Fault | None) -> Response:
         kind = fault.kind if fault else None
@@ -169,6 +196,10 @@ class Simulator:
             return self._post_fault(request)
         if target == ("GET", "/requests"):
             return Response.json({"requests": self.request_counts()})
+        if target == ("GET", "/scenario"):
+            return Response.json({"scenario": self.scenario(), "available": sorted(SCENARIOS)})
+        if target == ("POST", "/scenario"):
+            return self._post_scenario(request)
         if target == ("POST", "/reset"):
             self.reset()
             return Response.json({"ok": True})
@@ -191,3 +222,19 @@ class Simulator:
         except ValueError as exc:
             return Response.json({"error": str(exc)}, status=400)
         return Response.json({"faults": self.faults()})
+
+    def _post_scenario(self, request: Request) -> Response:
+        try:
+            spec = request.json()
+        except ValueError:
+            return Response.json({"error": "body must be JSON"}, status=400)
+        if not isinstance(spec, dict) or "name" not in spec:
+            return Response.json(
+                {"error": 'expected {"name": "alerts"} (or null to stop), optionally "start": '
+                          '"2026-01-01T00:00:00Z"'}, status=400)
+        try:
+            start = datetime.fromisoformat(str(spec["start"])) if spec.get("start") else None
+            self.set_scenario(None if spec["name"] is None else str(spec["name"]), start=start)
+        except ValueError as exc:
+            return Response.json({"error": str(exc)}, status=400)
+        return Response.json({"scenario": self.scenario()})

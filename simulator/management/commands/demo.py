@@ -18,7 +18,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from simulator.demo import demo_setup
+from simulator.core.scenario import SCENARIOS
+from simulator.demo import DEMO_SCENARIO, demo_setup
 
 
 class Command(BaseCommand):
@@ -30,6 +31,9 @@ class Command(BaseCommand):
         parser.add_argument("--simulator-port", type=int, default=8400)
         parser.add_argument("--gateway-port", type=int, default=None,
                             help="the simulated FlowBTC gateway's port (default: simulator port + 1)")
+        parser.add_argument("--scenario", choices=[*sorted(SCENARIOS), "none"], default=DEMO_SCENARIO,
+                            help="the simulator's trouble on a timetable, so alerts fire and resolve "
+                                 "(default: %(default)s; 'none' for calm upstreams)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEMO_MODE:
@@ -43,9 +47,10 @@ class Command(BaseCommand):
         login = demo_setup(simulator_url=simulator_url, gateway_url=gateway_url)
         python = sys.executable
         manage = [python, str(settings.BASE_DIR / "manage.py")]
+        scenario = [] if options["scenario"] == "none" else ["--scenario", options["scenario"]]
         children = {
             "simulator": [*manage, "simulator", "--host", "127.0.0.1", "--port", str(sim_port),
-                          "--gateway-port", str(gateway_port)],
+                          "--gateway-port", str(gateway_port), *scenario],
             "web": [python, "-m", "gunicorn", "dashboard.wsgi:application", "--bind",
                     f"{host}:{port}", "--workers", "2", "--threads", "4",
                     "--access-logfile", "-", "--log-level", "warning"],
@@ -65,6 +70,7 @@ class Command(BaseCommand):
             f"  simulator:  {simulator_url} (simulated BTC.com, BTCpool.kz, SBI Crypto, FlowBTC "
             "and btcchange24 accounts)\n"
             f"  stream:     FlowBTC live from {gateway_url}\n"
+            f"  scenario:   {SCENARIOS[options['scenario']].description if scenario else 'none'}\n"
             "Press Ctrl-C to stop.\n"
         ))
         self.stdout.flush()

@@ -5,6 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from simulator import DEFAULT_FAULT_DELAY, DEFAULT_SEED, build_simulator
+from simulator.core.scenario import SCENARIOS
 from simulator.flowbtc.gateway import SIM_PASSWORD, SIM_USERNAME, FlowBtcGateway
 from simulator.server import SimulatorServer
 
@@ -31,6 +32,11 @@ class Command(BaseCommand):
             "--fault-delay", type=float, default=DEFAULT_FAULT_DELAY,
             help="seconds the 'timeout' fault holds a request (default %(default)s)",
         )
+        parser.add_argument(
+            "--scenario", choices=sorted(SCENARIOS), default=None,
+            help="trouble on a timetable from the start, e.g. 'alerts': a few workers drop and "
+                 "a pool answers 500 for a while, then all recovers (default: none)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         for name in ("port", "gateway_port"):
@@ -42,6 +48,8 @@ class Command(BaseCommand):
         if options["fault_delay"] < 0:
             raise CommandError("--fault-delay must not be negative")
         simulator = build_simulator(seed=options["seed"], fault_delay=options["fault_delay"])
+        if options["scenario"]:
+            simulator.set_scenario(options["scenario"])
         server = SimulatorServer(simulator, host=options["host"], port=options["port"])
         gateway = FlowBtcGateway(host=options["host"], port=options["gateway_port"],
                                  seed=options["seed"], price_seed=options["seed"],
@@ -68,7 +76,11 @@ class Command(BaseCommand):
                 self.stdout.write(line)
             self.stdout.write(f"  {'flowbtc-ws':<12} {gateway.url}  FlowBTC WebSocket gateway "
                               f"(login {SIM_USERNAME} / {SIM_PASSWORD})")
-            self.stdout.write(f"  controls     {server.url}/_sim/faults, /_sim/requests, /_sim/reset")
+            self.stdout.write(f"  controls     {server.url}/_sim/faults, /_sim/scenario, /_sim/requests, "
+                              "/_sim/reset")
+            if options["scenario"]:
+                self.stdout.write(f"  scenario     {options['scenario']}: "
+                                  f"{SCENARIOS[options['scenario']].description}")
             self.stdout.flush()
             stopped = threading.Event()
             if threading.current_thread() is threading.main_thread():
