@@ -3,14 +3,12 @@ what the evaluations queued. They run on the housekeeping queue (see CELERY_TASK
 
 from __future__ import annotations
 
-import importlib
 import logging
-from types import ModuleType
 
 from celery import shared_task
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
-from alerts import delivery
+from alerts import delivery, evaluation
 from dashboard.models import Team
 
 log = logging.getLogger(__name__)
@@ -20,19 +18,12 @@ log = logging.getLogger(__name__)
 SEND_SOFT_LIMIT = int(delivery.ROUND_SECONDS + 2 * delivery.SEND_TIMEOUT_SECONDS + 30)
 
 
-def engine() -> ModuleType:
-    """alerts.evaluation, loaded when a task first evaluates: the worker imports this module
-    at start (and the app at ready(), through the receivers), and neither needs the engine
-    before then."""
-    return importlib.import_module("alerts.evaluation")
-
-
 @shared_task(name="alerts.evaluate_team", ignore_result=True, soft_time_limit=120, time_limit=180)
 def evaluate_team(team_id: int) -> None:
     team = Team.objects.filter(pk=team_id).first()
     if team is None:
         return  # deleted since the poll
-    engine().team_evaluate(team=team)
+    evaluation.team_evaluate(team=team)
     send_deliveries_enqueue()
 
 
@@ -40,7 +31,7 @@ def evaluate_team(team_id: int) -> None:
 def evaluate_all() -> None:
     """The beat tick: time-based rules (a for-delay running out, no payout for days) and
     staleness change with no poll to announce them."""
-    engine().teams_evaluate()
+    evaluation.teams_evaluate()
     send_deliveries_enqueue()
 
 

@@ -17,8 +17,6 @@ from tests.alerts.receiver import Receiver, running_receiver
 from tests.e2e.conftest import wait_for
 
 pytestmark = pytest.mark.e2e
-# The evaluation engine comes with its own branch; this runs as soon as it is installed.
-pytest.importorskip("alerts.evaluation")
 
 
 @pytest.fixture
