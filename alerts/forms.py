@@ -12,8 +12,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from alerts.models import Rule, Scope, Severity
 from alerts.kinds import DEFAULT_HYSTERESIS_PCT, RULE_KINDS, KindSpec
+from alerts.models import Rule, Scope, Severity
 from alerts.rules import rule_describe
 from dashboard.models import Source, Team
 from dashboard.sources import REGISTRY
@@ -98,7 +98,7 @@ class RuleForm(forms.Form):
             choices.insert(0, (EVERY_SOURCE, "Pick a source…" if self.sources
                                else "No source of a suitable kind yet"))
             self.fields["source"].required = True
-        self.fields["source"].choices = choices
+        self.fields["source"].choices = choices  # type: ignore[attr-defined]
         self.fields["source"].help_text = source_help(self.spec)
         if "threshold" in self.fields:
             field = self.fields["threshold"]
@@ -106,7 +106,7 @@ class RuleForm(forms.Form):
             field.required = self.spec.threshold_required
             field.error_messages["required"] = f"Give a value for “{field.label}”."
         if "threshold_unit" in self.fields:
-            self.fields["threshold_unit"].choices = [
+            self.fields["threshold_unit"].choices = [  # type: ignore[attr-defined]
                 (u, "% of its own 24 h average" if u == "%" else u) for u in self.spec.units]
 
     @property
@@ -293,9 +293,11 @@ class SilenceForm(forms.Form):
         kwargs.setdefault("initial", {"ends_at": soon.replace(second=0, microsecond=0, tzinfo=None)})
         super().__init__(*args, **kwargs)
         sources = Source.objects.filter(team=team).order_by("label", "pk")
-        self.fields["source"].choices = [("", "Any source"), *((str(s.pk), s.label) for s in sources)]
+        source_field: Any = self.fields["source"]
+        source_field.choices = [("", "Any source"), *((str(s.pk), s.label) for s in sources)]
         rules = Rule.objects.filter(team=team).select_related("source")
-        self.fields["rule"].choices = [("", "Any rule"), *((str(r.pk), rule_choice_label(r)) for r in rules)]
+        rule_field: Any = self.fields["rule"]
+        rule_field.choices = [("", "Any rule"), *((str(r.pk), rule_choice_label(r)) for r in rules)]
 
     def clean_source(self) -> Source | None:
         value = self.cleaned_data.get("source")
@@ -308,7 +310,9 @@ class SilenceForm(forms.Form):
     def clean_ends_at(self) -> datetime:
         value: datetime = self.cleaned_data["ends_at"]
         # The browser sends the wall time the user read in the team's zone, not the server's.
-        local = value.replace(tzinfo=self.zone) if timezone.is_naive(value) else value.astimezone(self.zone)
+        # Django made it aware in the server's zone: keep the wall time, take the team's zone.
+        naive = value if timezone.is_naive(value) else timezone.make_naive(value)
+        local = naive.replace(tzinfo=self.zone)
         if local <= timezone.now():
             raise ValidationError("Pick a time in the future: a silence that already ended quiets nothing.")
         return local

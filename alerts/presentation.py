@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from alerts import selectors_pages
+from alerts import selectors, selectors_pages
 from alerts.models import Rule
 from dashboard import registries as r
 from dashboard.models import Source, Team
@@ -22,7 +22,7 @@ PAGE_NAMES = (
 def overview_alerts(*, team: Team, earlier: Mapping[str, Any]) -> dict[str, Any] | None:
     """How many alerts fire now and the worst of them; a line inviting to add rules when the
     team has none, so the feature is found; nothing when all is quiet."""
-    count, worst = selectors_pages.alerts_firing_summary(team=team)
+    count, worst = selectors.alerts_firing_summary(team=team)
     if count:
         selectors_pages.alerts_describe(worst)
         return {"alerts_firing": count, "alerts_worst": worst}
@@ -33,7 +33,7 @@ def overview_alerts(*, team: Team, earlier: Mapping[str, Any]) -> dict[str, Any]
 
 def source_alerts(*, source: Source) -> dict[str, Any]:
     """The source's open alerts, the worst first; a few, and how many in all."""
-    open_alerts = selectors_pages.alerts_open_for_source(source=source)
+    open_alerts = selectors.alerts_open_for_source(source=source)
     alerts = list(open_alerts[:PANEL_SHOWN])
     count = len(alerts) if len(alerts) < PANEL_SHOWN else open_alerts.count()
     selectors_pages.alerts_describe(alerts)
@@ -44,7 +44,7 @@ def source_alerts(*, source: Source) -> dict[str, Any]:
 
 def worker_alerts(*, source: Source, worker_name: str) -> dict[str, Any] | None:
     """Only when something is open: a worker page is busy enough without an empty box."""
-    alerts = list(selectors_pages.alerts_open_for_worker(source=source, worker_name=worker_name))
+    alerts = list(selectors.alerts_open_for_worker(source=source, worker_name=worker_name))
     if not alerts:
         return None
     selectors_pages.alerts_describe(alerts)

@@ -9,57 +9,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlencode
 
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Count, Q
 
 from alerts.models import Alert, AlertState, Rule, Silence
 from alerts.rules import rule_describe
 from dashboard.models import Source, Team
 
 PAST_SILENCES_SHOWN = 20
-WORST_SHOWN = 5
-SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
-
-
-def alerts_list(*, team: Team, state: str | None = None, source: Source | None = None,
-                rule: Rule | None = None) -> QuerySet[Alert]:
-    alerts = Alert.objects.filter(team=team).select_related("rule", "source")
-    if state:
-        alerts = alerts.filter(state=state)
-    if source is not None:
-        alerts = alerts.filter(source=source)
-    if rule is not None:
-        alerts = alerts.filter(rule=rule)
-    return alerts
-
-
-def severity_rank() -> Case:
-    """Critical first: an ordering expression over the alert's rule's severity."""
-    return Case(*(When(rule__severity=severity, then=Value(n)) for severity, n in SEVERITY_RANK.items()),
-                default=Value(len(SEVERITY_RANK)), output_field=IntegerField())
-
-
-def alerts_open_ordered(alerts: QuerySet[Alert]) -> QuerySet[Alert]:
-    """The open ones of `alerts`: firing before pending, critical first, newest first."""
-    firing_first = Case(When(state=AlertState.FIRING, then=Value(0)), default=Value(1),
-                        output_field=IntegerField())
-    return alerts.exclude(state=AlertState.RESOLVED).order_by(
-        firing_first, severity_rank(), "-started_at", "-pending_since", "-pk")
-
-
-def alerts_open_for_source(*, source: Source) -> QuerySet[Alert]:
-    return alerts_open_ordered(Alert.objects.filter(source=source).select_related("rule", "source"))
-
-
-def alerts_open_for_worker(*, source: Source, worker_name: str) -> QuerySet[Alert]:
-    return alerts_open_for_source(source=source).filter(subject_key=f"worker:{worker_name}")
-
-
-def alerts_firing_summary(*, team: Team, limit: int = WORST_SHOWN) -> tuple[int, list[Alert]]:
-    """How many alerts fire now, and the worst few: critical first, then the oldest. Two
-    queries whatever the count (an outage can fire thousands of worker alerts)."""
-    firing = Alert.objects.filter(team=team, state=AlertState.FIRING)
-    worst = firing.select_related("rule", "source").order_by(severity_rank(), "started_at", "pk")
-    return firing.count(), list(worst[:limit])
 
 
 @dataclass(frozen=True)
@@ -78,8 +34,8 @@ class AlertFilters:
     def from_query(cls, query: Mapping[str, str], *, team: Team) -> AlertFilters:
         sources = list(Source.objects.filter(team=team).order_by("label", "pk"))
         rules = list(Rule.objects.filter(team=team).select_related("source"))
-        for rule in rules:
-            rule.description = rule_describe(rule)  # type: ignore[attr-defined]
+        for each in rules:
+            each.description = rule_describe(each)  # type: ignore[attr-defined]
         source = next((s for s in sources if str(s.pk) == query.get("source", "")), None)
         rule = next((r for r in rules if str(r.pk) == query.get("rule", "")), None)
         state = query.get("state", "")
@@ -110,7 +66,7 @@ def alerts_describe(alerts: Iterable[Alert]) -> None:
 def rules_with_counts(*, team: Team) -> list[Rule]:
     """The team's rules, each with `open_count`, `firing_count`, `pending_count` (its alerts
     not resolved) and `description`."""
-    rules = list(Rule.objects.filter(team=team).select_related("source").annotate(
+    rules: list[Rule] = list(Rule.objects.filter(team=team).select_related("source").annotate(
         open_count=Count("alerts", filter=~Q(alerts__state=AlertState.RESOLVED)),
         firing_count=Count("alerts", filter=Q(alerts__state=AlertState.FIRING)),
         pending_count=Count("alerts", filter=Q(alerts__state=AlertState.PENDING))))

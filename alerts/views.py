@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from alerts import channels as channel_services
 from alerts import forms as alert_forms
 from alerts import rules as rule_services
-from alerts import selectors_pages, silences
+from alerts import selectors, selectors_pages, silences
 from alerts.delivery import deliveries_inbox
 from alerts.forms import ChannelForm, RuleForm, SilenceForm, add_service_errors, sentence
 from alerts.models import AlertState, Channel, Rule, Silence
@@ -47,13 +47,13 @@ def require_manager(request: HttpRequest) -> None:
 def alerts_page(request: HttpRequest) -> HttpResponse:
     team: Team = request.team  # type: ignore[attr-defined]
     filters = selectors_pages.AlertFilters.from_query(request.GET, team=team)
-    alerts = selectors_pages.alerts_list(team=team, state=filters.state or None,
-                                         source=filters.source, rule=filters.rule)
+    alerts = selectors.alerts_list(team=team, state=filters.state or None,
+                                   source=filters.source, rule=filters.rule)
     if filters.state:
         open_alerts, history = alerts.none(), alerts
     else:
         # Open ones first (firing, then pending on their way), then the history, newest first.
-        open_alerts = selectors_pages.alerts_open_ordered(alerts)
+        open_alerts = alerts.filter(state__in=selectors.OPEN)
         history = alerts.filter(state=AlertState.RESOLVED).order_by("-resolved_at", "-id")
     # An outage can open thousands at once: the first ones, and how many more there are.
     now_rows = list(open_alerts[:NOW_SHOWN])

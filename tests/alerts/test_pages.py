@@ -48,7 +48,8 @@ def charlie_objects(other_team: Team, charlie_source: Source) -> dict[str, Any]:
 def alert(rule: Rule, subject: str, state: str = AlertState.FIRING, **fields: Any) -> Alert:
     now = timezone.now()
     defaults: dict[str, Any] = {
-        "team": rule.team, "rule": rule, "source": rule.source, "subject_key": f"worker:{subject}",
+        "team": rule.team, "rule": rule, "source": rule.source,
+        "subject_key": f"worker:{rule.source_id}:{subject}",
         "subject": subject, "state": state, "pending_since": now - timedelta(minutes=30),
         "started_at": None if state == AlertState.PENDING else now - timedelta(minutes=20),
         "resolved_at": now - timedelta(minutes=5) if state == AlertState.RESOLVED else None,

@@ -51,7 +51,7 @@ def test_a_rule_and_a_channel_added_in_the_browser_see_an_alert_fire_and_resolve
     screenshot(page, "alerts-rule-form")
     page.click("#rule-form button[type=submit]")
     page.wait_for_selector(".message-success")
-    assert "Source failing or stale: Main farm" in page.inner_text("#rules-table")
+    assert "Main farm failing or stale" in page.inner_text("#rules-table")
     rule = Rule.objects.get(team=team)
     assert (rule.kind, rule.source_id, rule.for_minutes) == ("source_unhealthy", source.pk, 0)
 
@@ -109,7 +109,7 @@ def seed_every_kind_of_row(team: Team) -> Source:
     for name, state, minutes in ((worker.name, "firing", 42), ("rig-07", "pending", 3),
                                  ("rig-03", "resolved", 300)):
         Alert.objects.create(
-            team=team, rule=offline, source=source, subject_key=f"worker:{name}", subject=name,
+            team=team, rule=offline, source=source, subject_key=f"worker:{source.pk}:{name}", subject=name,
             state=state, pending_since=now - timedelta(minutes=minutes + 10),
             started_at=None if state == "pending" else now - timedelta(minutes=minutes),
             resolved_at=now - timedelta(minutes=20) if state == "resolved" else None,
