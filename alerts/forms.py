@@ -48,8 +48,8 @@ class RuleForm(forms.Form):
         "required": "Pick the source this rule watches.",
         "invalid_choice": "Pick one of the listed sources."})
     severity = forms.ChoiceField(choices=Severity.choices, initial=Severity.WARNING,
-                                 help_text="Critical and warning alerts are sent; info is for "
-                                           "good news such as payouts.")
+                                 help_text="How the alert is marked; info suits good news such "
+                                           "as payouts.")
     for_minutes = forms.IntegerField(
         min_value=0, max_value=7 * 24 * 60, label="For (minutes)",
         help_text="How long the trouble must last before the alert fires: brief blips stay quiet.")
@@ -105,6 +105,8 @@ class RuleForm(forms.Form):
             field.label = self.spec.threshold_label or "Threshold"
             field.required = self.spec.threshold_required
             field.error_messages["required"] = f"Give a value for “{field.label}”."
+        if "hysteresis_pct" in self.fields:
+            self.fields["hysteresis_pct"].widget.attrs["placeholder"] = f"{DEFAULT_HYSTERESIS_PCT} (default)"
         if "threshold_unit" in self.fields:
             self.fields["threshold_unit"].choices = [  # type: ignore[attr-defined]
                 (u, "% of its own 24 h average" if u == "%" else u) for u in self.spec.units]
