@@ -7,7 +7,9 @@ instead of adding a copy, and every list comes out in a defined order: `order`, 
 
 - overview sections: blocks of the overview page, each a template fragment and its context;
 - source panels and source links: what a source's page shows for the kinds an app serves;
+- worker panels: what a worker's page shows beside the pool's own figures;
 - navigation items: the app's pages in the top bar;
+- audit groups: how the audit log names and filters an app's actions;
 - health checks: extra keys of /healthz and their verdicts;
 - `poll_finished`: the signal sent after every poll, once the run is committed;
 - `demo_team_ready`: the signal demo mode sends once its team and sources exist.
@@ -144,6 +146,38 @@ def source_panel_fragments(*, source: Source) -> list[Fragment]:
 
 
 @dataclass(frozen=True)
+class WorkerPanel:
+    """A block of a worker's page, under its figures and above its chart.
+
+    The core knows no worker model: a worker is named by its source and its name, the
+    natural key the pools store it under. `context(*, source, worker_name)` returns what
+    `template` renders with, or None to leave the panel out.
+    """
+
+    name: str
+    template: str
+    context: Callable[..., Mapping[str, Any] | None]
+    order: int = 100
+
+
+WORKER_PANELS: dict[str, WorkerPanel] = {}
+
+
+def worker_panel_register(panel: WorkerPanel) -> WorkerPanel:
+    WORKER_PANELS[panel.name] = panel
+    return panel
+
+
+def worker_panel_fragments(*, source: Source, worker_name: str) -> list[Fragment]:
+    fragments = []
+    for panel in ordered(WORKER_PANELS.values()):
+        context = panel.context(source=source, worker_name=worker_name)
+        if context is not None:
+            fragments.append(Fragment(panel.template, context))
+    return fragments
+
+
+@dataclass(frozen=True)
 class SourceLink:
     """A button in a source page's head, before the core's own (Poll now, Edit).
 
@@ -247,6 +281,33 @@ def nav_item_register(item: NavItem) -> NavItem:
 
 def nav_items() -> list[NavItem]:
     return ordered(NAV_ITEMS.values())
+
+
+# The audit log ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditGroup:
+    """A feature app's actions in the audit log: a filter choice (`name` is the actions'
+    prefix, e.g. "alerts.") and the sentence each action reads as, with {names} filled from
+    the event's detail, as the core's own are."""
+
+    name: str
+    label: str
+    sentences: Mapping[str, str]
+    order: int = 100
+
+
+AUDIT_GROUPS: dict[str, AuditGroup] = {}
+
+
+def audit_group_register(group: AuditGroup) -> AuditGroup:
+    AUDIT_GROUPS[group.name] = group
+    return group
+
+
+def audit_groups() -> list[AuditGroup]:
+    return ordered(AUDIT_GROUPS.values())
 
 
 # Health checks ---------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from dashboard import members, services
 from dashboard.auth import unlock
 from dashboard.models import ApiToken, AuditEvent, Invitation, Membership, Role, Team
 from dashboard.pages import page
+from dashboard.registries import audit_groups
 from dashboard.teams import SESSION_TEAM_KEY, team_view
 
 AUDIT_PAGE_SIZE = 50
@@ -70,8 +71,18 @@ class _Detail(dict[str, Any]):
         return "?"
 
 
+def audit_group_choices() -> list[tuple[str, str]]:
+    """The audit log's filter: the core's groups, then the feature apps'."""
+    return AUDIT_GROUPS + [(group.name, group.label) for group in audit_groups()]
+
+
 def audit_sentence(event: AuditEvent) -> str:
     template = AUDIT_SENTENCES.get(event.action)
+    if template is None:
+        for group in audit_groups():
+            if event.action.startswith(group.name):
+                template = group.sentences.get(event.action)
+                break
     if template is None:
         return event.action
     detail = _Detail({
@@ -260,7 +271,8 @@ def settings_audit(request: HttpRequest) -> HttpResponse:
     team: Team = request.team  # type: ignore[attr-defined]
     events = team.audit_events.all()
     group = request.GET.get("action", "")
-    if group in dict(AUDIT_GROUPS):
+    groups = audit_group_choices()
+    if group in dict(groups):
         events = events.filter(action__startswith=group)
     else:
         group = ""
@@ -275,7 +287,7 @@ def settings_audit(request: HttpRequest) -> HttpResponse:
     for event in events_page:
         event.sentence = audit_sentence(event)  # type: ignore[attr-defined]
     context = {
-        "events_page": events_page, "groups": AUDIT_GROUPS, "group": group, "who": who,
+        "events_page": events_page, "groups": groups, "group": group, "who": who,
         "people": [(str(pk), label) for pk, label in people],
         "query": urlencode({k: v for k, v in (("action", group), ("who", who)) if v}),
     }

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from dashboard.models import Source
 from dashboard.pages import page
+from dashboard.registries import worker_panel_fragments
 from dashboard.selectors import team_source_get
 from dashboard.teams import team_view
 from exchanges.fiat import FIAT, DayPrices, Valued, fiat_hint, team_day_prices
@@ -153,7 +154,8 @@ def worker_detail(request: HttpRequest, pk: int) -> HttpResponse:
     start = end - RANGES[range_key]
     points = selectors.hashrate_series(source=worker.source, worker_name=worker.name, start=start, end=end)
     context = {"worker": worker, "range_key": range_key, "ranges": RANGES, "has_data": bool(points),
-               "spec": hashrate_chart([(worker.name, points)], start=start, end=end)}
+               "spec": hashrate_chart([(worker.name, points)], start=start, end=end),
+               "panels": worker_panel_fragments(source=worker.source, worker_name=worker.name)}
     return page(request, "pools/worker_detail.html", context, "worker-chart")
 
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
+from alerts.models import Channel, Rule, Silence
+from alerts.rules import rule_create
+from alerts.silences import silence_create
 from dashboard.models import Source
 from dashboard.services import source_create
 from exchanges.clients.exchanger_base import ExchangeRate
@@ -23,7 +27,8 @@ class Endpoint:
     name: str
     method: str
     # "{id}" is the team's source, "{worker}" one of its workers, "{flowbtc}" and
-    # "{exchanger}" the team's exchange sources (with a stored book, ticker and rate table)
+    # "{exchanger}" the team's exchange sources (with a stored book, ticker and rate table),
+    # "{rule}", "{channel}" and "{silence}" the team's alert rule, in-app channel and silence
     path: str
     writes: bool = False
     api: bool = False
@@ -34,12 +39,16 @@ class Endpoint:
             defaults={"status": "online", "hashrate_hs": 1e14, "first_seen_at": source.created_at,
                       "last_seen_at": source.created_at},
         )[0]
+        objects = {"rule": rule_of, "channel": channel_of, "silence": silence_of}
         return self.path.format(id=source.pk, worker=worker.pk, flowbtc=flowbtc_of(source).pk,
-                                exchanger=exchanger_of(source).pk)
+                                exchanger=exchanger_of(source).pk,
+                                **{name: make(source).pk for name, make in objects.items()
+                                   if f"{{{name}}}" in self.path})
 
     @property
     def object_scoped(self) -> bool:
-        return any(f"{{{name}}}" in self.path for name in ("id", "worker", "flowbtc", "exchanger"))
+        return any(f"{{{name}}}" in self.path for name in (
+            "id", "worker", "flowbtc", "exchanger", "rule", "channel", "silence"))
 
 
 def flowbtc_of(source: Source) -> Source:
@@ -66,6 +75,22 @@ def exchanger_of(source: Source) -> Source:
     rates_replace(source=exchanger, now=timezone.now(), rates=[ExchangeRate(
         "BTC", "USDTTRC20", Decimal(1), Decimal(61000), Decimal(50000))])
     return exchanger
+
+
+def rule_of(source: Source) -> Rule:
+    return Rule.objects.filter(team=source.team).first() or rule_create(
+        team=source.team, kind="worker_offline", source=source)
+
+
+def channel_of(source: Source) -> Channel:
+    # In-app: a test message to it sends nothing over the network.
+    return Channel.objects.get_or_create(team=source.team, label="Inbox", kind="in_app")[0]
+
+
+def silence_of(source: Source) -> Silence:
+    return Silence.objects.filter(team=source.team).first() or silence_create(
+        team=source.team, source=source, reason="maintenance",
+        ends_at=timezone.now() + timedelta(hours=1))
 
 
 ENDPOINTS = [
@@ -108,6 +133,26 @@ ENDPOINTS = [
     Endpoint("api orderbook", "get", "/api/v1/orderbook?source={flowbtc}&product=BTCBRL", api=True),
     Endpoint("api ticker", "get", "/api/v1/ticker?source={flowbtc}&product=BTCBRL", api=True),
     Endpoint("api rates", "get", "/api/v1/rates?source={exchanger}", api=True),
+    Endpoint("alerts", "get", "/alerts/?state=firing"),
+    Endpoint("alert rules", "get", "/alerts/rules/"),
+    Endpoint("alert rule: choose kind", "get", "/alerts/rules/new/", writes=True),
+    Endpoint("alert rule: form", "get", "/alerts/rules/new/worker_offline/", writes=True),
+    Endpoint("alert rule: add", "post", "/alerts/rules/new/worker_offline/", writes=True),
+    Endpoint("alert rules: recommended", "post", "/alerts/rules/recommended/", writes=True),
+    Endpoint("alert rule: edit", "get", "/alerts/rules/{rule}/edit/", writes=True),
+    Endpoint("alert rule: save", "post", "/alerts/rules/{rule}/edit/", writes=True),
+    Endpoint("alert rule: toggle", "post", "/alerts/rules/{rule}/toggle/", writes=True),
+    Endpoint("alert rule: delete", "get", "/alerts/rules/{rule}/delete/", writes=True),
+    Endpoint("alert rule: delete confirm", "post", "/alerts/rules/{rule}/delete/", writes=True),
+    Endpoint("alert channels", "get", "/alerts/channels/"),
+    Endpoint("alert channel: add", "post", "/alerts/channels/", writes=True),
+    Endpoint("alert channel: test", "post", "/alerts/channels/{channel}/test/", writes=True),
+    Endpoint("alert channel: toggle", "post", "/alerts/channels/{channel}/toggle/", writes=True),
+    Endpoint("alert channel: delete", "get", "/alerts/channels/{channel}/delete/", writes=True),
+    Endpoint("alert channel: delete confirm", "post", "/alerts/channels/{channel}/delete/", writes=True),
+    Endpoint("alert silences", "get", "/alerts/silences/"),
+    Endpoint("alert silence: add", "post", "/alerts/silences/", writes=True),
+    Endpoint("alert silence: end", "post", "/alerts/silences/{silence}/end/", writes=True),
 ]
 IDS = [e.name for e in ENDPOINTS]
 

@@ -16,12 +16,14 @@ from dashboard import health, registries
 from dashboard.models import PollRun, Source, Team
 from dashboard.polling import source_poll
 from dashboard.registries import (
+    AuditGroup,
     HealthCheck,
     HealthReport,
     NavItem,
     OverviewSection,
     SourceLink,
     SourcePanel,
+    WorkerPanel,
     poll_finished,
 )
 from tests.conftest import client_for
@@ -90,7 +92,7 @@ def test_a_team_without_sources_asks_no_section(team: Team, bob, registered) -> 
 
 def test_the_apps_register_their_sections_in_order() -> None:
     names = [s.name for s in registries.overview_sections()]
-    assert names == ["pool-totals", "fiat-line", "pool-charts", "sources"]
+    assert names == ["alerts-firing", "pool-totals", "fiat-line", "pool-charts", "sources"]
     assert registries.overview_head_templates() == ["pools/_chart_head.html"]
 
 
@@ -105,6 +107,25 @@ def test_a_registered_panel_shows_for_its_kinds_only(source: Source, bob, regist
     body = client_for(bob).get(f"/sources/{source.pk}/").content.decode()
     assert "Panel of Main farm" in body
     assert "Panel of another kind" not in body
+
+
+def test_a_registered_worker_panel_shows_on_the_worker_page(source: Source, bob, registered) -> None:  # type: ignore[no-untyped-def]
+    from pools.models import Worker
+
+    now = timezone.now()
+    worker = Worker.objects.create(source=source, name="rig-07", status="online", hashrate_hs=1e12,
+                                   first_seen_at=now, last_seen_at=now)
+    seen: dict[str, Any] = {}
+
+    def panel(*, source: Source, worker_name: str) -> dict[str, Any]:
+        seen["source"], seen["worker_name"] = source, worker_name
+        return text(f"Panel of {worker_name} on {source.label}")
+
+    registered(registries.WORKER_PANELS, WorkerPanel("test", TEXT_TEMPLATE, panel))
+    registered(registries.WORKER_PANELS, WorkerPanel("test-hidden", TEXT_TEMPLATE, lambda **_: None))
+    body = client_for(bob).get(f"/workers/{worker.pk}/").content.decode()
+    assert "Panel of rig-07 on Main farm" in body
+    assert seen == {"source": source, "worker_name": "rig-07"}
 
 
 def test_a_registered_link_shows_when_it_has_an_address(source: Source, bob, alice, registered) -> None:  # type: ignore[no-untyped-def]
@@ -123,6 +144,25 @@ def test_a_registered_nav_item_is_in_the_top_bar(source: Source, bob, registered
     body = client_for(bob).get("/sources/").content.decode()
     assert f'<a href="{reverse("settings_team")}" aria-current="page">Settings too</a>' in body
     assert body.index("Settings too") < body.index(">Hashrate</a>")
+
+
+# The audit log -------------------------------------------------------------------------
+
+
+def test_a_registered_audit_group_names_and_filters_its_actions(alice, team, registered) -> None:  # type: ignore[no-untyped-def]
+    from dashboard.audit import audit_record
+
+    registered(registries.AUDIT_GROUPS, AuditGroup(
+        "gadget.", "Gadgets", {"gadget.wound": "wound a gadget up ({turns} turns)"}))
+    audit_record(team=team, actor=alice, action="gadget.wound", target="Clock", detail={"turns": 3})
+    audit_record(team=team, actor=alice, action="gadget.unknown", target="Other")
+    audit_record(team=team, actor=alice, action="team.edited", target="Team", detail={"fields": ["name"]})
+    client = client_for(alice)
+    body = client.get("/settings/audit/").content.decode()
+    assert '<option value="gadget."' in body
+    assert "wound a gadget up (3 turns)" in body and "gadget.unknown" in body
+    body = client.get("/settings/audit/?action=gadget.").content.decode()
+    assert "Clock" in body and "Other" in body and "edited the team settings" not in body
 
 
 # Health checks -------------------------------------------------------------------------
