@@ -48,6 +48,8 @@ class ColumnReport:
     # Readable only with a key other than the first: rotate_keys before dropping that key.
     under_older_key: int = 0
     rewritten: int = 0
+    # The app's tables are not created yet (a dump from an older version, not migrated yet).
+    missing_table: bool = False
     # "dashboard.Source 3 (Main farm)": the row, never its secret.
     unreadable: list[str] = field(default_factory=list)
 
@@ -71,7 +73,9 @@ def encrypted_rows_walk(*, mode: Mode) -> list[ColumnReport]:
     """Try every stored value with the configured keys; with mode "rotate", also re-encrypt
     each readable one under the first key (one transaction, rows locked on Postgres)."""
     with transaction.atomic():
-        return [_column_walk(column, mode=mode) for column in encrypted_columns()]
+        tables = set(connection.introspection.table_names())
+        return [_column_walk(column, mode=mode) if column.model._meta.db_table in tables
+                else ColumnReport(column, missing_table=True) for column in encrypted_columns()]
 
 
 def _column_walk(column: EncryptedColumn, *, mode: Mode) -> ColumnReport:

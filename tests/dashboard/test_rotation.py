@@ -155,3 +155,16 @@ def test_check_keys_with_nothing_stored_passes(db) -> None:
     output = check_keys()
     assert "dashboard.Source.credentials  0 of 0 decrypt" in output
     assert "Every stored secret decrypts." in output
+
+
+def test_check_keys_on_a_database_not_migrated_yet_says_so(
+    settings, every_kind_of_secret, monkeypatch
+) -> None:
+    # As on a dump from before the alerts app, restored and not migrated yet.
+    real = connection.introspection.table_names
+    monkeypatch.setattr(connection.introspection, "table_names",
+                        lambda *a, **k: [t for t in real(*a, **k) if t != "alerts_channel"])
+    output = check_keys()
+    assert "alerts.Channel.secret         no table yet: run 'python manage.py migrate' first" in output
+    assert "dashboard.Source.credentials  1 of 1 decrypt" in output
+    assert "in the tables that exist: run 'python manage.py migrate'" in output

@@ -27,6 +27,10 @@ class Command(BaseCommand):
         width = max((len(report.column.name) for report in reports), default=0)
         older = 0
         for report in reports:
+            if report.missing_table:
+                self.stdout.write(f"  {report.column.name:<{width}}  no table yet: run "
+                                  "'python manage.py migrate' first")
+                continue
             line = f"  {report.column.name:<{width}}  {report.readable} of {report.stored} decrypt"
             if report.under_older_key:
                 line += f" ({report.under_older_key} only with an older key)"
@@ -40,4 +44,8 @@ class Command(BaseCommand):
         if older:
             self.stdout.write(f"{older} secret(s) still need an older key: run "
                               "'python manage.py rotate_keys' before removing it.")
-        self.stdout.write(self.style.SUCCESS("Every stored secret decrypts."))
+        if any(report.missing_table for report in reports):
+            self.stdout.write("Every stored secret decrypts, in the tables that exist: run "
+                              "'python manage.py migrate', then this again.")
+        else:
+            self.stdout.write(self.style.SUCCESS("Every stored secret decrypts."))

@@ -15,6 +15,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         reports = encrypted_rows_walk(mode="rotate")
         for report in reports:
+            if report.missing_table:
+                self.stdout.write(f"{report.column.name}: no table yet (not migrated); skipped.")
+                continue
             self.stdout.write(f"{report.column.name}: re-encrypted {report.rewritten} of "
                               f"{report.stored} under the first key.")
         if unreadable := unreadable_rows(reports):
