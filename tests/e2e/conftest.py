@@ -46,6 +46,18 @@ def test_database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+def quickstart_env(home: Path, *, secret_key: str) -> dict[str, str]:
+    """What `make demo` runs with on a machine without servers: SQLite and the filesystem
+    broker under HOME/var, nothing inherited from the test run."""
+    var = home / "var"
+    return {
+        "PATH": "/usr/bin:/bin", "HOME": str(home), "HASHWATCH_DEMO": "1",
+        "HASHWATCH_VAR_DIR": str(var), "DATABASE_URL": f"sqlite:///{var / 'demo.sqlite3'}",
+        "CELERY_BROKER_URL": "filesystem://", "SECRET_KEY": secret_key,
+        "FIELD_ENCRYPTION_KEYS": "2SnKqDOc4Fu6dNwhiGMHxrdVjJ7qqbvb0qFBEJPFWXg=",
+    }
+
+
 def child_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env.update(extra)

@@ -16,7 +16,7 @@ import pytest
 import requests
 from django.conf import settings
 
-from tests.e2e.conftest import ARTIFACTS, free_port, wait_for
+from tests.e2e.conftest import ARTIFACTS, free_port, quickstart_env, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -34,12 +34,7 @@ def polled_sources(database: Path) -> list[tuple[str, str | None, str]]:
 def test_demo_runs_on_sqlite_and_the_filesystem_broker(tmp_path: Path) -> None:
     var, port, sim_port = tmp_path / "var", free_port(), free_port()
     database = var / "demo.sqlite3"
-    env = {
-        "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HASHWATCH_DEMO": "1",
-        "HASHWATCH_VAR_DIR": str(var), "DATABASE_URL": f"sqlite:///{database}",
-        "CELERY_BROKER_URL": "filesystem://", "SECRET_KEY": "quickstart-secret-key-0123456789abcdef",
-        "FIELD_ENCRYPTION_KEYS": "2SnKqDOc4Fu6dNwhiGMHxrdVjJ7qqbvb0qFBEJPFWXg=",
-    }
+    env = quickstart_env(tmp_path, secret_key="quickstart-secret-key-0123456789abcdef")
     log_path = ARTIFACTS / "quickstart.log"
     ARTIFACTS.mkdir(exist_ok=True)
     with log_path.open("wb") as log:

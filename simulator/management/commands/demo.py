@@ -1,17 +1,14 @@
 """`manage.py demo`: the whole app on one machine, against the built-in simulator.
 
 Starts the simulator (HTTP APIs and the FlowBTC WebSocket gateway), the web server, a Celery
-worker with an embedded beat and the FlowBTC stream as child processes, and stops them all on
-Ctrl-C or when one of them dies.
+worker with an embedded beat and the FlowBTC stream as child processes, and stops them all,
+with everything they started, on Ctrl-C, on SIGTERM or when one of them dies (see
+simulator/processes.py).
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
-import time
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from simulator.core.scenario import SCENARIOS
 from simulator.demo import DEMO_SCENARIO, demo_setup
+from simulator.processes import Supervisor
 
 
 class Command(BaseCommand):
@@ -61,7 +59,9 @@ class Command(BaseCommand):
             # Retries its connection until the simulator's gateway listens.
             "stream": [*manage, "stream", "flowbtc"],
         }
-        processes = {name: subprocess.Popen(cmd, cwd=settings.BASE_DIR) for name, cmd in children.items()}
+        # The simulator stops last: the others may be waiting on it.
+        supervisor = Supervisor(stop_last={"simulator"}, say=self.stderr.write)
+        supervisor.start(children, cwd=settings.BASE_DIR)
         self.stdout.write(self.style.SUCCESS(
             f"\nHashwatch demo is starting at http://{host}:{port}/\n"
             f"  sign in as: {login.username}\n  password:   {login.password}\n"
@@ -74,32 +74,5 @@ class Command(BaseCommand):
             "Press Ctrl-C to stop.\n"
         ))
         self.stdout.flush()
-        self.supervise(processes)
-
-    def supervise(self, processes: dict[str, subprocess.Popen[bytes]]) -> None:
-        stopping = False
-
-        def stop(*_: object) -> None:
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        try:
-            while not stopping:
-                for name, process in processes.items():
-                    if process.poll() is not None:
-                        self.stderr.write(f"{name} exited with status {process.returncode}; stopping.")
-                        stopping = True
-                time.sleep(0.5)
-        finally:
-            for process in processes.values():
-                if process.poll() is None:
-                    process.send_signal(signal.SIGTERM)
-            deadline = time.monotonic() + 10
-            for process in processes.values():
-                try:
-                    process.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    os.kill(process.pid, signal.SIGKILL)
-            self.stdout.write("Demo stopped.")
+        supervisor.run()
+        self.stdout.write("Demo stopped.")
