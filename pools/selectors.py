@@ -153,8 +153,8 @@ class CoinFigures:
         """What the total paid leaves out or adds up, in words; "" when every pool reported it."""
         notes = []
         if self.paid_summed:
-            notes.append(f"summed from the stored payouts of {and_join(self.paid_summed)}, "
-                         f"whose pool reports no total")
+            notes.append(f"summed from the stored payouts of {and_join(self.paid_summed)} "
+                         f"(no total reported)")
         if self.paid_unknown and self.paid_known:
             notes.append(f"{and_join(self.paid_unknown)}: not reported")
         return "; ".join(notes)

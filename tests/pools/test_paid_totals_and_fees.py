@@ -53,7 +53,7 @@ def test_a_total_the_pool_does_not_report_is_summed_from_its_payouts_and_says_so
 
     body = client_for(alice).get("/").content.decode()
     assert "paid so far 0.75" in body
-    assert "summed from the stored payouts of KZ farm, whose pool reports no total" in body
+    assert "summed from the stored payouts of KZ farm (no total reported)" in body
 
 
 def test_reported_and_unreported_totals_add_up_and_name_the_unknown(team: Team) -> None:
@@ -64,8 +64,8 @@ def test_reported_and_unreported_totals_add_up_and_name_the_unknown(team: Team) 
     kz_source(team, "KZ silent", paid=[])
     [btc] = team_pool_overview(sources=list(Source.objects.filter(team=team))).coins
     assert btc.paid_total == Decimal("2.5")
-    assert btc.paid_note == ("summed from the stored payouts of KZ summed, whose pool reports no "
-                             "total; KZ silent: not reported")
+    assert btc.paid_note == ("summed from the stored payouts of KZ summed (no total reported); "
+                             "KZ silent: not reported")
 
 
 @pytest.fixture
