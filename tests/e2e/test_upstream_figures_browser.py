@@ -106,3 +106,18 @@ def test_markets_show_the_exchange_s_own_change_beside_ours(page_for, alice, mar
     page.locator("#market-headline").screenshot(
         path=str(ARTIFACTS / f"markets-reported-change-headline-{width}-{theme}.png"))
     assert page.console_errors == []
+
+
+@pytest.mark.parametrize(("width", "theme"), LOOKS)
+def test_the_sbi_form_says_which_observer_host_to_try(page_for, alice, live_server, width,
+                                                      theme) -> None:
+    page = open_page(page_for, live_server, "/settings/sources/new/sbicrypto/", width, theme)
+    field = page.locator("#id_opt_observer_url, [name$='observer_url']").first
+    expect(field).to_have_value("https://pool.sbicrypto.com")
+    help_text = page.locator(".field:has([name$='observer_url']) .help")
+    expect(help_text).to_contain_text("if polls fail with 404 (does not exist), try the other one")
+    fits(page, width)
+    screenshot(page, f"sbi-source-form-{width}-{theme}")
+    page.locator(".field:has([name$='observer_url'])").screenshot(
+        path=str(ARTIFACTS / f"sbi-observer-field-{width}-{theme}.png"))
+    assert page.console_errors == []
