@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 # stream's is deeper and newer, and the page would otherwise flick between the two.
 STREAM_PRECEDENCE = timedelta(minutes=2)
 TICKER_FIELDS = ["last", "bid", "ask", "high", "low", "volume", "as_of", "updated_at", "origin"]
+# Only the REST ticker sends the exchange's own figures; the stream's writes leave them be.
+REPORTED_FIELDS = ["session_open", "session_close", "last_quantity", "change_24h_pct", "day_change",
+                   "reported_at"]
 CANDLE_FIELDS = ["open", "high", "low", "close", "volume"]
 DAY = 86400
 RATE_FIELDS = ["rate_in", "rate_out", "reserve", "min_amount", "max_amount", "amount_currency",
@@ -47,6 +50,10 @@ def flowbtc_snapshot_ingest(*, source: Source, snapshot: FlowBtcSnapshot, now: d
     )
     books = [book for product, book in snapshot.books.items() if product not in streamed]
     tickers = [ticker for product, ticker in snapshot.tickers.items() if product not in streamed]
+    # The stream's ticker stays, but the exchange's own figures only the REST poll brings.
+    for product, ticker in snapshot.tickers.items():
+        if product in streamed:
+            m.Ticker.objects.filter(source=source, product=product).update(**reported(ticker, now))
     return {
         "order_books": books_store(source=source, books=books, origin=m.Origin.REST, now=now),
         "tickers": tickers_store(source=source, tickers=tickers, origin=m.Origin.REST, now=now),
@@ -70,16 +77,25 @@ def books_store(*, source: Source, books: Sequence[OrderBook], origin: str, now:
                   update=["bids", "asks", "as_of", "updated_at", "origin"])
 
 
+def reported(ticker: Ticker, now: datetime) -> Row:
+    """The exchange's own figures of a REST ticker, and when they were read."""
+    return {"session_open": ticker.session_open, "session_close": ticker.session_close,
+            "last_quantity": ticker.last_quantity, "change_24h_pct": ticker.change_24h_pct,
+            "day_change": ticker.day_change, "reported_at": now}
+
+
 def tickers_store(*, source: Source, tickers: Sequence[Ticker], origin: str, now: datetime) -> int:
+    rest = origin == m.Origin.REST
     rows = {
         t.product: {
             "source_id": source.pk, "product": t.product, "last": t.last, "bid": t.bid,
             "ask": t.ask, "high": t.high, "low": t.low, "volume": t.volume, "as_of": t.as_of,
-            "updated_at": now, "origin": origin,
+            "updated_at": now, "origin": origin, **(reported(t, now) if rest else {}),
         }
         for t in tickers
     }
-    return upsert(m.Ticker, list(rows.values()), unique=["source", "product"], update=TICKER_FIELDS)
+    return upsert(m.Ticker, list(rows.values()), unique=["source", "product"],
+                  update=TICKER_FIELDS + (REPORTED_FIELDS if rest else []))
 
 
 def daily_price_row(*, source: Source, coin: str, quote: str, price: Decimal, as_of: datetime,

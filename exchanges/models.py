@@ -37,11 +37,23 @@ class Ticker(models.Model):
     bid = money()
     ask = money()
     high = money(help_text="Highest trade over the last 24 hours.")
-    low = money()
+    low = money(null=True, blank=True, help_text="Empty when the exchange's answer left it out.")
     volume = money(help_text="Base coin traded over the last 24 hours.")
     as_of = models.DateTimeField(help_text="When the exchange last changed these figures.")
     updated_at = models.DateTimeField(help_text="When we last received them.")
     origin = models.CharField(max_length=8, choices=Origin.choices, default=Origin.REST)
+    # The exchange's own figures, from the REST ticker only: the stream leaves them as the last
+    # REST poll wrote them, and reported_at says when that was.
+    session_open = money(null=True, blank=True, help_text="The price 24 hours ago, as the exchange says.")
+    session_close = money(null=True, blank=True)
+    last_quantity = money(null=True, blank=True, help_text="Of the last trade, in the base coin.")
+    change_24h_pct = models.DecimalField(
+        max_digits=DIGITS, decimal_places=PLACES, null=True, blank=True,
+        help_text="The exchange's own 24 h price change, in percent (Rolling24HrPxChange).")
+    day_change = money(null=True, blank=True,
+                       help_text="The exchange's price change since midnight, in the quote currency.")
+    reported_at = models.DateTimeField(null=True, blank=True,
+                                       help_text="When the REST poll last wrote the exchange's own figures.")
 
     class Meta:
         ordering = ["product"]

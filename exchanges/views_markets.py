@@ -141,15 +141,34 @@ def headline(*, fmt: MarketFormat, quote: m.Ticker | None, book: BookView | None
         "spread": fmt.price(spread), "spread_pct": percent_text(spread_pct, places=3, sign=False),
         "crossed": spread is not None and spread < 0,
         "change": None,
+        "reported": reported_change(fmt=fmt, quote=quote),
     }
     if change is not None:
         pct = change.percent
         result["change"] = {
             "absolute": fmt.price(change.absolute, sign=True), "percent": percent_text(pct),
-            "direction": "up" if change.absolute > 0 else "down" if change.absolute < 0 else "flat",
+            "direction": direction(change.absolute),
             "since": change.since, "full_day": change.full_day,
         }
     return result
+
+
+def direction(value: Decimal) -> str:
+    return "up" if value > 0 else "down" if value < 0 else "flat"
+
+
+def reported_change(*, fmt: MarketFormat, quote: m.Ticker | None) -> dict[str, Any] | None:
+    """The exchange's own 24 h change (a percent, as its examples show) and today's change in
+    the quote currency, to read beside ours: they may count the 24 hours differently."""
+    if quote is None or (quote.change_24h_pct is None and quote.day_change is None):
+        return None
+    pct, day = quote.change_24h_pct, quote.day_change
+    return {
+        "percent": percent_text(pct) if pct is not None else None,
+        "direction": direction(pct) if pct is not None else "flat",
+        "day": fmt.price(day, sign=True) if day is not None else None,
+        "at": quote.reported_at,
+    }
 
 
 def fill_class(part: Decimal, whole: Decimal) -> str:

@@ -99,5 +99,7 @@ def earnings(request: HttpRequest) -> dict[str, Any]:
 def payouts(request: HttpRequest) -> dict[str, Any]:
     source = pool_source(request)
     rows = selectors.team_payouts(sources=[source])
+    # `fee` is null where the pool does not report it (only SBI Crypto does).
     return {"results": [{"paid_at": iso(p.paid_at), "coin": p.coin, "amount": decimal_text(p.amount),
-                         "address": p.address, "tx": p.tx} for p in rows]}
+                         "address": p.address, "tx": p.tx,
+                         "fee": None if p.fee is None else decimal_text(p.fee)} for p in rows]}

@@ -214,12 +214,12 @@ def payouts_upsert(*, source: Source, payouts: Sequence[base.Payout]) -> int:
         payout_key(payout): {
             "source_id": source.pk, "key": payout_key(payout), "tx": payout.tx,
             "paid_at": payout.paid_at, "coin": payout.coin, "amount": payout.amount,
-            "address": payout.address,
+            "fee": payout.fee, "address": payout.address,
         }
         for payout in payouts
     }
     return upsert(m.Payout, list(rows.values()), unique=["source", "key"],
-                  update=["tx", "paid_at", "coin", "amount", "address"])
+                  update=["tx", "paid_at", "coin", "amount", "fee", "address"])
 
 
 def balances_upsert(*, source: Source, balances: Sequence[base.Balance], now: datetime) -> int:
@@ -240,15 +240,16 @@ def pool_stats_upsert(*, source: Source, stats: Sequence[base.PoolStats], at: da
     rows = {
         (stat.scope, stat.coin): {
             "source_id": source.pk, "scope": stat.scope, "coin": stat.coin, "at": at,
-            "hashrate_hs": stat.hashrate_hs, "hashrate_15m_hs": stat.hashrate_15m_hs,
-            "workers": stat.workers, "users": stat.users, "reject_rates": stat.reject_rates,
+            "hashrate_hs": stat.hashrate_hs, "hashrate_5m_hs": stat.hashrate_5m_hs,
+            "hashrate_15m_hs": stat.hashrate_15m_hs, "workers": stat.workers, "users": stat.users,
+            "reject_rates": stat.reject_rates,
             "raw_hashrate": stat.raw_hashrate, "raw_unit": stat.raw_unit,
         }
         for stat in stats
     }
     return upsert(m.PoolStat, list(rows.values()), unique=["source", "scope", "coin", "at"], update=[
-        "hashrate_hs", "hashrate_15m_hs", "workers", "users", "reject_rates", "raw_hashrate",
-        "raw_unit"])
+        "hashrate_hs", "hashrate_5m_hs", "hashrate_15m_hs", "workers", "users", "reject_rates",
+        "raw_hashrate", "raw_unit"])
 
 
 def pool_coin_stats_upsert(

@@ -167,6 +167,10 @@ class Payout(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     coin = models.CharField(max_length=16)
     amount = models.DecimalField(max_digits=DIGITS, decimal_places=PLACES)
+    fee = models.DecimalField(
+        max_digits=DIGITS, decimal_places=PLACES, null=True, blank=True,
+        help_text="The transaction's chain fee in whole coins, where the pool reports it (SBI txFee).",
+    )
     address = models.CharField(max_length=128, blank=True)
 
     class Meta:
@@ -184,7 +188,10 @@ class Balance(models.Model):
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="balances")
     coin = models.CharField(max_length=16)
     unpaid = models.DecimalField(max_digits=DIGITS, decimal_places=PLACES)
-    paid_total = models.DecimalField(max_digits=DIGITS, decimal_places=PLACES)
+    paid_total = models.DecimalField(
+        max_digits=DIGITS, decimal_places=PLACES, null=True, blank=True,
+        help_text="Empty: the pool reports no lifetime total (BTCpool.kz).",
+    )
     today = models.DecimalField(max_digits=DIGITS, decimal_places=PLACES, null=True, blank=True)
     yesterday = models.DecimalField(max_digits=DIGITS, decimal_places=PLACES, null=True, blank=True)
     pending = models.DecimalField(max_digits=DIGITS, decimal_places=PLACES, null=True, blank=True)
@@ -209,6 +216,7 @@ class PoolStat(models.Model):
     coin = models.CharField(max_length=16)
     at = models.DateTimeField()
     hashrate_hs = models.FloatField()
+    hashrate_5m_hs = models.FloatField(null=True, blank=True)
     hashrate_15m_hs = models.FloatField(null=True, blank=True)
     workers = models.BigIntegerField(null=True, blank=True)
     users = models.BigIntegerField(null=True, blank=True)

@@ -134,9 +134,34 @@ class CoinFigures:
     yesterday: Decimal = ZERO
     unpaid: Decimal = ZERO
     paid_total: Decimal = ZERO
+    # Sources whose pool reports no total paid (BTCpool.kz): their part of paid_total is the sum
+    # of their stored payouts, and `paid_unknown` those that have none stored either.
+    paid_summed: list[str] = field(default_factory=list)
+    paid_unknown: list[str] = field(default_factory=list)
+    paid_reported: int = 0  # balances whose pool reports a total paid
     sources: int = 0
     has_balance: bool = False  # some source reports earnings for this coin (observer keys do not)
     workers: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def paid_known(self) -> bool:
+        """False when no source of the coin reports a total paid or has a payout stored."""
+        return bool(self.paid_reported or self.paid_summed)
+
+    @property
+    def paid_note(self) -> str:
+        """What the total paid leaves out or adds up, in words; "" when every pool reported it."""
+        notes = []
+        if self.paid_summed:
+            notes.append(f"summed from the stored payouts of {and_join(self.paid_summed)} "
+                         f"(no total reported)")
+        if self.paid_unknown and self.paid_known:
+            notes.append(f"{and_join(self.paid_unknown)}: not reported")
+        return "; ".join(notes)
+
+
+def and_join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 @dataclass(frozen=True)
@@ -174,15 +199,24 @@ def team_pool_overview(*, sources: Sequence[Source]) -> PoolOverview:
         figures = coins[coin]
         figures.workers = {k: figures.workers.get(k, 0) + v for k, v in counts.items()}
     paid = paid_by_source_and_coin(sources=enabled)
-    for balance in Balance.objects.filter(source__in=enabled):
+    labels = {source.pk: source.label for source in enabled}
+    for balance in Balance.objects.filter(source__in=enabled).order_by("source__label", "coin"):
         figures = coins.setdefault(balance.coin, CoinFigures(balance.coin))
         figures.has_balance = True
         figures.today += balance.today or ZERO
         figures.yesterday += balance.yesterday or ZERO
         figures.unpaid += balance.unpaid
-        # Some pools report no lifetime total (BTCpool.kz) or only a recent one (SBI): the
-        # payouts stored so far are then the better figure.
-        figures.paid_total += max(balance.paid_total, paid.get((balance.source_id, balance.coin), ZERO))
+        stored = paid.get((balance.source_id, balance.coin))
+        if balance.paid_total is None:
+            # The pool reports no lifetime total (BTCpool.kz): the payouts stored so far are
+            # all there is, and the page says the figure was added up from them.
+            (figures.paid_summed if stored is not None else figures.paid_unknown).append(
+                labels[balance.source_id])
+            figures.paid_total += stored or ZERO
+        else:
+            figures.paid_reported += 1
+            # A total that covers only recent days (SBI) can be below the payouts stored.
+            figures.paid_total += max(balance.paid_total, stored or ZERO)
     return PoolOverview(
         sorted(coins.values(), key=lambda f: f.coin), worker_status_counts(sources=enabled), accounts
     )

@@ -84,6 +84,11 @@ SBICRYPTO = register(SourceKind(
         Field("history_days", "History days", required=False,
               help="Empty: the first polls back-fill all the history the pool keeps; a number "
                    "reads no further back than that many days."),
+        Field("observer_url", "Observer host", required=False, default="https://pool.sbicrypto.com",
+              help="Where observer-key requests go (an API key and secret ignore it). The API "
+                   "document's examples use https://pool.sbicrypto.com, its general rule "
+                   "https://pool-api.sbicrypto.com: if polls fail with 404 (does not exist), "
+                   "try the other one."),
         Field("stats_url", "Legacy stats URL", required=False,
               default="https://stats.sbicrypto.com/poolstats",
               help="The pool's 24 h hashrate, reject and stale figures, served on their own host."),

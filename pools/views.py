@@ -244,6 +244,8 @@ def earnings(request: HttpRequest) -> HttpResponse:
             coin=payout.coin, amount=payout.amount, day=utc_day(payout.paid_at), quotes=quotes)
     context = {
         "rows": rows, "payouts": payouts, "charts": charts, "range_key": range_key,
+        # A fee column only where some pool reports fees: for the others it would be all dashes.
+        "payout_fees": any(payout.fee is not None for payout in payouts),
         "ranges": EARNING_RANGES, "start": start, "end": end, "scope": scope,
         "earning_totals": earning_totals, "payout_totals": payout_totals, "quotes": quotes,
         "total_rows": total_rows(
@@ -301,9 +303,12 @@ def payouts_csv(request: HttpRequest) -> StreamingHttpResponse:
     rows = selectors.team_payouts(sources=sources, start=start, end=end)
     return csv_response(
         f"hashwatch-payouts-{range_key}-{end}.csv",
-        ["paid_at", "source", "coin", "amount", "address", "tx"],
+        # The fee goes last, so scripts that read the earlier columns by position keep working;
+        # empty where the pool does not report it.
+        ["paid_at", "source", "coin", "amount", "address", "tx", "fee"],
         ([p.paid_at.isoformat() if p.paid_at else "", p.source.label, p.coin,
-          f"{p.amount.normalize():f}", p.address, p.tx] for p in rows.iterator()),
+          f"{p.amount.normalize():f}", p.address, p.tx,
+          "" if p.fee is None else f"{p.fee.normalize():f}"] for p in rows.iterator()),
     )
 
 

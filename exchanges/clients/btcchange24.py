@@ -244,9 +244,15 @@ class Btcchange24Client:
             number = to_int(body.get("error") or 0, field="error")
         except SchemaError as exc:
             raise SchemaError(f"{where(url)}: {exc.message}") from None
-        if number:
+        # Both fields say whether it worked; a refusal may set only one of them.
+        status = body.get("status")
+        refused = status is not None and str(status).strip().lower() != "success"
+        if number or refused:
             # An upstream may echo the parameters it refuses.
+            # Scrubbed before shortening, which could otherwise cut the key and leave half of it.
             text = str(body.get("error_text") or "no message").replace(self.api_key, "***")[:200]
+            said = shown(status).replace(self.api_key, "***")[:40]
+            what = f"error {number}" if number else f"status {said}"
             error = CredentialsRejected if "key" in text.lower() else UpstreamError
-            raise error(f"{where(url)} {method} answered with error {number}: {text}")
+            raise error(f"{where(url)} {method} answered with {what}: {text}")
         return as_object(pick(body, "data"), what=f"data from {method}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from dashboard.http import SchemaError, UpstreamError, where
@@ -48,6 +49,20 @@ def parse_depth(value: str | None) -> int:
         raise UpstreamError(f"option depth must be a whole number above 0 (got {value!r})",
                             permanent=True, reason="rejected")
     return depth
+
+
+def ticker_record(data: Any, product: str) -> Record:
+    """The ticker's object. The document's prose calls the answer an array of objects while its
+    example sends one object: both are read. From an array, the entry naming the product where
+    entries name one, else the first."""
+    if not isinstance(data, list):
+        return as_object(data, what=f"ticker {product}")
+    entries = [as_object(entry, what=f"ticker {product} entry") for entry in data]
+    if not entries:
+        raise SchemaError(f"ticker {product} is an empty list")
+    named = [e for e in entries if str(e.get("Product") or e.get("Symbol") or
+                                      e.get("InstrumentSymbol") or "").upper() == product]
+    return (named or entries)[0]
 
 
 def level(row: Record) -> tuple[Level, int]:
@@ -94,18 +109,27 @@ class FlowBtcClient:
         )
 
     def ticker(self, product: str) -> Ticker:
-        data = as_object(self._data("ticker", product), what=f"ticker {product}")
+        data = ticker_record(self._data("ticker", product), product)
 
         def number(key: str) -> Any:
             return to_decimal(pick(data, key), field=key)
+
+        def optional(key: str) -> Decimal | None:
+            value = data.get(key)
+            return None if value is None or value == "" else to_decimal(value, field=key)
 
         # The example answer has no LastTradeTime although the field list names it.
         traded = data.get("LastTradeTime")
         as_of: datetime = from_millis(traded, field="LastTradeTime") if traded else self.ctx.now
         return Ticker(
             product=product, last=number("LastTradedPx"), bid=number("BestBid"),
-            ask=number("BestOffer"), high=number("SessionHigh"), low=number("SessionLow"),
-            volume=number("Rolling24HrVolume"), as_of=as_of,
+            ask=number("BestOffer"), high=number("SessionHigh"),
+            # SessionLow is in the example only, not in the field list: a ticker without it
+            # is still a ticker.
+            low=optional("SessionLow"), volume=number("Rolling24HrVolume"), as_of=as_of,
+            session_open=optional("SessionOpen"), session_close=optional("SessionClose"),
+            last_quantity=optional("LastTradedQty"), change_24h_pct=optional("Rolling24HrPxChange"),
+            day_change=optional("CurrentDayPxChange"),
         )
 
     def _data(self, endpoint: str, product: str, params: Mapping[str, Any] | None = None) -> Any:

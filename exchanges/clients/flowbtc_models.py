@@ -78,9 +78,15 @@ class Ticker:
     bid: Decimal
     ask: Decimal
     high: Decimal  # over the last 24 hours
-    low: Decimal
+    low: Decimal | None  # None: the answer left it out (the document's field list has no low)
     volume: Decimal  # base coin traded over the last 24 hours
     as_of: datetime
+    # The exchange's own figures, where the REST ticker sends them (the stream does not).
+    session_open: Decimal | None = None  # the price 24 hours ago
+    session_close: Decimal | None = None
+    last_quantity: Decimal | None = None  # of the last trade, in the base coin
+    change_24h_pct: Decimal | None = None  # Rolling24HrPxChange: percent, as the examples show
+    day_change: Decimal | None = None  # CurrentDayPxChange: in the quote currency, since midnight
 
 
 @dataclass(slots=True)

@@ -75,13 +75,14 @@ class Payout:
     amount: Decimal
     address: str
     tx: str
+    fee: Decimal | None = None  # the chain fee of the transaction, where the pool reports it
 
 
 @dataclass(frozen=True, slots=True)
 class Balance:
     coin: str
     unpaid: Decimal
-    paid_total: Decimal
+    paid_total: Decimal | None  # None: the pool reports no lifetime total (BTCpool.kz)
     today: Decimal | None = None
     yesterday: Decimal | None = None
     pending: Decimal | None = None
@@ -96,6 +97,7 @@ class PoolStats:
     hashrate_15m_hs: float | None = None
     workers: int | None = None
     users: int | None = None
+    hashrate_5m_hs: float | None = None
     reject_rates: dict[str, float] = field(default_factory=dict)  # window -> rate, as reported
     raw_hashrate: str = ""
     raw_unit: str = ""

@@ -1,6 +1,7 @@
 """BTC.com pool: pool stats, account info, earnings, payouts, hashrate and workers.
 
-Every answer is an envelope `{"err_no", "err_msg", "data"}`, often with HTTP 200 on errors.
+Every answer is an envelope `{"err_no", "err_msg", "data"}`, often with HTTP 200 on errors; the
+document's prose calls the same fields `error_no` and `error_msg`, so either name is read.
 Hashrates come as a value plus a unit letter (newer answers add `*_pure`, in H/s); amounts
 are integers in satoshi.
 """
@@ -41,6 +42,26 @@ CREDENTIAL_ERRORS = {
     401: "BTC.com rejected the access key",
 }
 PARAMETER_ERROR = 1  # our parameters are fixed, so a malformed puid is the likely cause
+# The envelope's fields as the examples name them, then as the prose does.
+ERROR_NUMBER = ("err_no", "error_no")
+ERROR_MESSAGE = ("err_msg", "error_msg")
+
+
+def error_number(body: Record, url: str) -> tuple[str, int]:
+    """(field name, number) of the envelope's error: the first non-zero under either name, so
+    an error is never hidden by a 0 under the other; (ERROR_NUMBER[0], 0) for success."""
+    for name in ERROR_NUMBER:
+        try:
+            number = to_int(body.get(name) or 0, field=name)
+        except SchemaError as exc:
+            raise SchemaError(f"{where(url)}: {exc.message}") from None
+        if number:
+            return name, number
+    return ERROR_NUMBER[0], 0
+
+
+def error_message(body: Record) -> Any:
+    return next((body[name] for name in ERROR_MESSAGE if body.get(name) not in (None, "")), None)
 
 
 def flatten(message: Any) -> str:
@@ -114,8 +135,9 @@ class BtcComClient:
             shares = as_object(pick(data, "shares"), what="shares")
             now, raw, unit = hashrate(shares, "shares_1m", "shares_unit")
             rejects = as_object(data.get("reject") or {}, what="reject")
+            five = hashrate(shares, "shares_5m", "shares_unit")[0] if "shares_5m" in shares else None
             return base.PoolStats(
-                scope="all" if merge else "node", coin=COIN, hashrate_hs=now,
+                scope="all" if merge else "node", coin=COIN, hashrate_hs=now, hashrate_5m_hs=five,
                 hashrate_15m_hs=hashrate(shares, "shares_15m", "shares_unit")[0],
                 workers=to_int(pick(data, "workers"), field="workers"),
                 users=to_int(pick(data, "users"), field="users"),
@@ -288,16 +310,13 @@ class BtcComClient:
         return body["data"]
 
     def _raise_for_error(self, body: Record, url: str) -> None:
-        try:
-            number = to_int(body.get("err_no") or 0, field="err_no")
-        except SchemaError as exc:
-            raise SchemaError(f"{where(url)}: {exc.message}") from None
+        name, number = error_number(body, url)
         if number == 0:
             return
-        text = flatten(body.get("err_msg")) or "no message"
+        text = flatten(error_message(body)) or "no message"
         for secret in self.auth.values():  # an upstream may echo the parameters it refuses
             text = text.replace(secret, "***")
-        detail = f"(err_no {number}: {text[:200]})"
+        detail = f"({name} {number}: {text[:200]})"
         if number in CREDENTIAL_ERRORS:
             raise CredentialsRejected(f"{CREDENTIAL_ERRORS[number]} {detail}")
         if number == PARAMETER_ERROR:

@@ -7,8 +7,8 @@ HTTP 401/403 or by the words of the message. Numbers are strings except `fee`; h
 are already H/s (sometimes in exponent notation), amounts are whole coins.
 
 The API reports neither a total paid nor a last payment time, and a later poll reads only recent
-payments, so the balance leaves both unset (paid_total 0, last_paid_at None) rather than
-guessing from whichever payments one poll saw; the payouts themselves are all kept.
+payments, so the balance leaves both unknown (None) rather than guessing from whichever
+payments one poll saw; the payouts themselves are all kept, and the pages add them up and say so.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ class BtcPoolKzClient:
                 total=summary.active + summary.inactive,
             ),
             balances=[base.Balance(
-                coin=self.coin, unpaid=summary.unpaid, paid_total=Decimal(0),
+                coin=self.coin, unpaid=summary.unpaid, paid_total=None,
                 today=by_day.get(today), yesterday=by_day.get(today - timedelta(days=1)),
             )],
         )

@@ -36,15 +36,18 @@ class SbiApi:
     """GET requests to one SBI host with one set of credentials (or none, for public reads)."""
 
     def __init__(self, ctx: PollContext, *, headers: Mapping[str, str], credential: str,
-                 secrets: Iterable[str] = ()):
+                 secrets: Iterable[str] = (), base_url: str = "", missing_hint: str = ""):
         self.ctx = ctx
+        self.base_url = (base_url or ctx.base_url).rstrip("/")
         self.headers = dict(headers)
         self.credential = credential  # what to call the credentials in a message
         self.secrets = [secret for secret in secrets if secret]
+        # What a 404 tells the user to check: the host these requests go to.
+        self.missing_hint = missing_hint or "check the source's base URL"
 
     def get(self, path: str, *, accept: str = JSON, url: str = "", **params: Any) -> Any:
         """The decoded body of GET base_url + path (or of `url`); None for an empty answer."""
-        target = url or self.ctx.base_url + path
+        target = url or self.base_url + path
         response = self.ctx.http.request(
             "GET", target, params=params, headers={**self.headers, "Accept": accept},
             accept=ERROR_STATUSES,
@@ -79,7 +82,7 @@ class SbiApi:
         page = as_object(self.get(path, accept=accept, **query), what=f"page {number} of {path}")
         rows = pick(page, "content")
         if not isinstance(rows, list):
-            raise SchemaError(f"{where(self.ctx.base_url + path)}: content is not a list")
+            raise SchemaError(f"{where(self.base_url + path)}: content is not a list")
         total, elements = page.get("totalPages"), page.get("totalElements")
         pages = None if total is None else to_int(total, field="totalPages")
         last = not rows or page.get("last") is True or (pages is not None and number + 1 >= pages)
@@ -102,7 +105,7 @@ class SbiApi:
             # The documented 404 is a subaccount name in a filter that the key cannot see; this
             # client sends no such filter, so the path itself is missing at this base URL, and
             # asking again will not make it appear.
-            return UpstreamError(f"{place} does not exist {detail}; check the source's base URL",
+            return UpstreamError(f"{place} does not exist {detail}; {self.missing_hint}",
                                  permanent=True, status=status, reason="not_found")
         if status in (400, 422):
             # The documented 400s and 422s are validation failures of the parameters (dates,

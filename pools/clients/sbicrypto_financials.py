@@ -246,7 +246,8 @@ class Financials:
         details = [d for d in row.get("details") or [] if isinstance(d, dict)]
         addresses = {text(detail, "address") for detail in details} - {""}
         return base.Payout(moment(row.get("paidOn"), field="paidOn"), coin_code(row, "coin"), amount,
-                           addresses.pop() if len(addresses) == 1 else "", tx)
+                           addresses.pop() if len(addresses) == 1 else "", tx,
+                           fee=optional_decimal(row, "txFee"))
 
     def _try(self, what: str, read: Callable[[], T]) -> T | None:
         try:

@@ -2,15 +2,20 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from typing import Any
+from unittest import mock
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
+from dashboard import polling
 from dashboard.models import AuditEvent, Health, PollRun, Source
 from dashboard.polling import backoff, source_poll, sources_dispatch
 from dashboard.services import source_update
 from tests import fakes
+
+real_fetch = polling.fetch
 
 
 def set_mode(source: Source, mode: str) -> None:
@@ -102,10 +107,31 @@ def test_a_crashing_client_is_reported_without_its_traceback_in_the_page(source,
 
 
 def test_an_expired_claim_can_be_taken_over(source: Source) -> None:
+    # Another worker claimed the source and let its lease run out.
     Source.objects.filter(pk=source.pk).update(
-        claimed_until=timezone.now() - timedelta(seconds=1)
+        claimed_until=timezone.now() - timedelta(seconds=1), claim_token="expired-holder",
     )
-    assert source_poll(source_id=source.pk) is not None
+    held: list[tuple[str, bool]] = []
+
+    def fetch_noting_the_holder(**kwargs: Any) -> Any:
+        row = Source.objects.get(pk=source.pk)
+        held.append((row.claim_token, row.claimed_until is not None and row.claimed_until > timezone.now()))
+        return real_fetch(**kwargs)
+
+    with mock.patch.object(polling, "fetch", side_effect=fetch_noting_the_holder):
+        run = source_poll(source_id=source.pk)
+
+    # The new poll held the lease while it fetched, under a token of its own...
+    [(token, live)] = held
+    assert token not in ("", "expired-holder") and live
+    # ...ran to the end, and stored what it fetched...
+    assert run is not None and run.outcome == PollRun.Outcome.OK and run.rows == {"readings": 3}
+    assert PollRun.objects.filter(source=source).count() == 1
+    assert AuditEvent.objects.filter(action="fake.ingested").count() == 1
+    # ...then let the lease go: nobody holds it now.
+    source.refresh_from_db()
+    assert (source.claim_token, source.claimed_until) == ("", None)
+    assert source.health() == Health.OK
 
 
 def test_a_held_claim_skips_the_poll(source: Source) -> None:
@@ -131,11 +157,12 @@ def test_two_concurrent_polls_run_the_client_once(team) -> None:
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=poll) for _ in range(2)]
+    threads = [threading.Thread(target=poll, daemon=True) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(60)
+        assert not thread.is_alive(), "a poll did not finish"
 
     assert fakes.calls["count"] == 1
     assert sorted(r is None for r in results) == [False, True]

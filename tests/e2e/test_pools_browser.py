@@ -103,7 +103,7 @@ def test_earnings_csv_downloads(page_for, alice, polled_sources, live_server) ->
     with page.expect_download() as download:
         page.click("text=Download CSV >> nth=1")
     header = Path(download.value.path()).read_text().splitlines()[0]
-    assert header == "paid_at,source,coin,amount,address,tx"
+    assert header == "paid_at,source,coin,amount,address,tx,fee"
 
 
 def test_pool_pages_fit_a_phone(page_for, alice, history, live_server) -> None:

@@ -107,6 +107,12 @@ def test_the_ticker_is_decimal_strings(api, flow) -> None:
     }
 
 
+def test_a_low_the_exchange_did_not_send_is_null(api, flow) -> None:
+    m.Ticker.objects.filter(source=flow).update(low=None)
+    body = api.get(f"/api/v1/ticker?source={flow.pk}&product=BTCBRL").json()
+    assert body["low"] is None and body["high"] == "357000"
+
+
 def test_another_teams_source_is_404(flow, other_team) -> None:
     _, token = apitoken_create(team=other_team)
     theirs = Client(HTTP_AUTHORIZATION=f"Bearer {token}")

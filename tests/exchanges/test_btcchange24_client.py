@@ -227,3 +227,33 @@ def test_partner_json_is_checked(upstream: responses.RequestsMock) -> None:
     partner(upstream, "get_info", json.dumps(["not", "an", "object"]))
     with pytest.raises(SchemaError):
         make_client(api_key=KEY).info()
+
+
+def test_a_status_other_than_success_is_an_error_even_with_error_0(
+    upstream: responses.RequestsMock,
+) -> None:
+    """The document's envelope carries both `status` and `error`; either may say it failed."""
+    partner(upstream, "get_info", documented("partner-status-error.doc.txt"))
+    with pytest.raises(UpstreamError) as caught:
+        make_client(api_key=KEY).info()
+    assert not isinstance(caught.value, CredentialsRejected) and not caught.value.permanent
+    assert caught.value.message == (
+        "www.btcchange24.com/service/partner/api.php get_info answered with status 'error': "
+        "Method temporarily disabled")
+
+
+def test_a_refused_key_under_a_failed_status_is_a_credentials_error(
+    upstream: responses.RequestsMock,
+) -> None:
+    body = documented("partner-status-error.doc.txt").replace(
+        "Method temporarily disabled", f"Invalid api key {KEY}")
+    partner(upstream, "get_exchanges", body)
+    with pytest.raises(CredentialsRejected) as caught:
+        make_client(api_key=KEY).exchanges(NOW, NOW)
+    assert KEY not in caught.value.message and "status 'error'" in caught.value.message
+
+
+def test_the_documented_success_status_passes(upstream: responses.RequestsMock) -> None:
+    partner(upstream, "get_info", documented("partner-get-info.doc.txt").replace(
+        '"success"', '"Success"'))
+    assert make_client(api_key=KEY).info() is not None

@@ -40,11 +40,23 @@ def upstream() -> Iterator[responses.RequestsMock]:
         yield mock
 
 
+def book_query(depth: int = 10) -> Any:
+    """The book takes its depth and nothing else."""
+    return responses.matchers.query_param_matcher({"depth": str(depth)}, strict_match=True)
+
+
+# The ticker takes no parameter at all.
+TICKER_QUERY = responses.matchers.query_param_matcher({}, strict_match=True)
+
+
 def serve(upstream: responses.RequestsMock, product: str = "BTCBRL", *,
-          book: Any = None, ticker: Any = None) -> None:
-    """Both endpoints of a product answer, by default with the documented examples."""
-    upstream.get(f"{BASE}/book/{product}", json=book or payload("book-BTCBRL"))
-    upstream.get(f"{BASE}/ticker/{product}", json=ticker or payload("ticker-BTCBRL"))
+          book: Any = None, ticker: Any = None, depth: int = 10) -> None:
+    """Both endpoints of a product answer, by default with the documented examples; a request
+    with other parameters matches nothing, and the mock then fails it."""
+    upstream.get(f"{BASE}/book/{product}", json=book or payload("book-BTCBRL"),
+                 match=[book_query(depth)])
+    upstream.get(f"{BASE}/ticker/{product}", json=ticker or payload("ticker-BTCBRL"),
+                 match=[TICKER_QUERY])
 
 
 def test_the_envelope_example_is_the_documented_shape() -> None:
@@ -53,7 +65,7 @@ def test_the_envelope_example_is_the_documented_shape() -> None:
 
 
 def test_it_parses_the_documented_book(upstream: responses.RequestsMock) -> None:
-    upstream.get(f"{BASE}/book/BTCBRL", json=payload("book-BTCBRL"))
+    upstream.get(f"{BASE}/book/BTCBRL", json=payload("book-BTCBRL"), match=[book_query(5)])
     book = make_client().book("BTCBRL", 5)
 
     assert parse_qs(urlsplit(upstream.calls[0].request.url).query) == {"depth": ["5"]}
@@ -65,16 +77,68 @@ def test_it_parses_the_documented_book(upstream: responses.RequestsMock) -> None
 
 
 def test_it_parses_the_documented_ticker(upstream: responses.RequestsMock) -> None:
-    upstream.get(f"{BASE}/ticker/BTCBRL", json=payload("ticker-BTCBRL"))
+    upstream.get(f"{BASE}/ticker/BTCBRL", json=payload("ticker-BTCBRL"), match=[TICKER_QUERY])
     ticker = make_client().ticker("BTCBRL")
 
     assert (ticker.last, ticker.bid, ticker.ask) == (D("24380.1"), D("24280.08"), D("24518.21"))
     assert (ticker.high, ticker.low, ticker.volume) == (D("27100"), D("24380.1"), D("0.83041127"))
     assert ticker.as_of == NOW  # the example has no LastTradeTime
+    # The exchange's own figures are kept, not dropped.
+    assert (ticker.session_open, ticker.session_close) == (D("25786.16"), D("25590"))
+    assert ticker.last_quantity == D("0.01")
+    assert ticker.change_24h_pct == D("-4.874442973476934")
+    assert ticker.day_change == D("-1209.9")
+
+
+def test_it_reads_the_ticker_as_the_prose_describes_it(upstream: responses.RequestsMock) -> None:
+    """An array of objects carrying the field list's properties, which has no SessionLow."""
+    upstream.get(f"{BASE}/ticker/BTCBRL", json=payload("ticker-array"), match=[TICKER_QUERY])
+    ticker = make_client().ticker("BTCBRL")
+
+    assert (ticker.last, ticker.bid, ticker.ask) == (D("24380.1"), D("24280.08"), D("24518.21"))
+    assert (ticker.high, ticker.low, ticker.volume) == (D("27100"), None, D("0.83041127"))
+    assert ticker.as_of == from_millis(1534795656358)
+    assert (ticker.change_24h_pct, ticker.day_change) == (D("-4.874442973476934"), D("-1209.9"))
+
+
+def test_a_ticker_without_the_example_only_low_is_kept(upstream: responses.RequestsMock) -> None:
+    body = payload("ticker-BTCBRL")
+    del body["data"]["SessionLow"]
+    serve(upstream, ticker=body)
+    snapshot = make_client(products="BTCBRL").fetch()
+
+    assert snapshot.problems == []
+    assert snapshot.tickers["BTCBRL"].low is None and snapshot.tickers["BTCBRL"].high == D("27100")
+
+
+@pytest.mark.parametrize("missing", ["SessionOpen", "SessionClose", "LastTradedQty",
+                                     "Rolling24HrPxChange", "CurrentDayPxChange"])
+def test_the_exchange_s_own_figures_are_optional(upstream: responses.RequestsMock,
+                                                 missing: str) -> None:
+    body = payload("ticker-BTCBRL")
+    del body["data"][missing]
+    serve(upstream, ticker=body)
+    snapshot = make_client(products="BTCBRL").fetch()
+    assert snapshot.problems == [] and snapshot.tickers["BTCBRL"].last == D("24380.1")
+
+
+def test_an_array_picks_the_entry_naming_the_product(upstream: responses.RequestsMock) -> None:
+    entry = payload("ticker-array")["data"][0]
+    body = {"status": "success", "message": None, "data": [
+        {**entry, "Product": "ETHBRL", "LastTradedPx": 9000}, {**entry, "Product": "BTCBRL"}]}
+    upstream.get(f"{BASE}/ticker/BTCBRL", json=body, match=[TICKER_QUERY])
+    assert make_client().ticker("BTCBRL").last == D("24380.1")
+
+
+def test_an_empty_ticker_array_is_a_problem_not_a_failure(upstream: responses.RequestsMock) -> None:
+    serve(upstream, ticker={"status": "success", "data": [], "message": None})
+    snapshot = make_client(products="BTCBRL").fetch()
+    assert snapshot.tickers == {} and "BTCBRL" in snapshot.books
+    assert snapshot.problems == ["ticker BTCBRL skipped: ticker BTCBRL is an empty list"]
 
 
 def test_numbers_as_strings_parse_and_sort_best_first(upstream: responses.RequestsMock) -> None:
-    serve(upstream, book=payload("book-strings"), ticker=payload("ticker-strings"))
+    serve(upstream, book=payload("book-strings"), ticker=payload("ticker-strings"), depth=3)
     client = make_client(products="btcbrl", depth="3")
     snapshot = client.fetch()
 
@@ -112,7 +176,7 @@ def test_a_ticker_that_does_not_parse_is_a_problem_not_a_failure(
 
 
 def test_an_error_envelope_with_http_200_raises_its_message(upstream: responses.RequestsMock) -> None:
-    upstream.get(f"{BASE}/ticker/ETHBRL", json=payload("error"))
+    upstream.get(f"{BASE}/ticker/ETHBRL", json=payload("error"), match=[TICKER_QUERY])
     with pytest.raises(UpstreamError) as caught:
         make_client().ticker("ETHBRL")
     assert caught.value.message == (
@@ -123,7 +187,8 @@ def test_an_error_envelope_with_http_200_raises_its_message(upstream: responses.
 
 @pytest.mark.parametrize("status", [200, 404])
 def test_an_unknown_product_is_explained(upstream: responses.RequestsMock, status: int) -> None:
-    upstream.get(f"{BASE}/book/DOGEBRL", json=payload("unknown-product"), status=status)
+    upstream.get(f"{BASE}/book/DOGEBRL", json=payload("unknown-product"), status=status,
+                 match=[book_query()])
     with pytest.raises(UpstreamError) as caught:
         make_client().book("DOGEBRL")
     assert caught.value.permanent and caught.value.reason == "not_found"
@@ -132,7 +197,8 @@ def test_an_unknown_product_is_explained(upstream: responses.RequestsMock, statu
 
 
 def test_an_unknown_product_without_envelope_is_explained(upstream: responses.RequestsMock) -> None:
-    upstream.get(f"{BASE}/ticker/DOGEBRL", body="<html>Not Found</html>", status=404)
+    upstream.get(f"{BASE}/ticker/DOGEBRL", body="<html>Not Found</html>", status=404,
+                 match=[TICKER_QUERY])
     with pytest.raises(UpstreamError, match=r"does not know product 'DOGEBRL' \(HTTP 404\)"):
         make_client().ticker("DOGEBRL")
 
@@ -161,12 +227,12 @@ def test_a_bad_depth_is_refused(depth: str) -> None:
 def test_malformed_answers_are_schema_errors(
     upstream: responses.RequestsMock, body: Any, message: str,
 ) -> None:
-    upstream.get(f"{BASE}/book/BTCBRL", json=body)
+    upstream.get(f"{BASE}/book/BTCBRL", json=body, match=[book_query()])
     with pytest.raises(SchemaError, match=message):
         make_client().book("BTCBRL")
 
 
 def test_a_non_json_answer_is_a_schema_error(upstream: responses.RequestsMock) -> None:
-    upstream.get(f"{BASE}/ticker/BTCBRL", body="<html>maintenance</html>")
+    upstream.get(f"{BASE}/ticker/BTCBRL", body="<html>maintenance</html>", match=[TICKER_QUERY])
     with pytest.raises(SchemaError, match="is not JSON"):
         make_client().ticker("BTCBRL")

@@ -108,6 +108,41 @@ def test_the_rest_poll_takes_over_once_the_stream_falls_silent(flow) -> None:
     assert stored.origin == m.Origin.REST and stored.bids[0] == ["350000.00", "0.5"]
 
 
+def reported(product: str, last: str, *, pct: str, at: datetime = NOW) -> Ticker:
+    """A REST ticker with the exchange's own figures, as the document's example carries them."""
+    return replace(ticker(product, last, at=at), low=None, session_open=Decimal("25786.16"),
+                   session_close=Decimal("25590"), last_quantity=Decimal("0.01"),
+                   change_24h_pct=Decimal(pct), day_change=Decimal("-1209.9"))
+
+
+def test_the_exchange_s_own_figures_are_stored_and_a_missing_low_stays_unknown(flow) -> None:
+    snap = replace(snapshot(), tickers={"BTCBRL": reported("BTCBRL", "350000.00", pct="-4.874442973476934")})
+    flowbtc_snapshot_ingest(source=flow, snapshot=snap, now=NOW)
+    quote = m.Ticker.objects.get(source=flow, product="BTCBRL")
+    assert quote.low is None and quote.high == Decimal("350100.00")
+    assert (quote.session_open, quote.session_close, quote.last_quantity) == (
+        Decimal("25786.16"), Decimal("25590"), Decimal("0.01"))
+    assert quote.change_24h_pct == Decimal("-4.874442973477")  # to the column's 12 places
+    assert (quote.day_change, quote.reported_at) == (Decimal("-1209.9"), NOW)
+
+
+def test_the_stream_keeps_the_exchange_s_figures_and_the_rest_poll_refreshes_them(flow) -> None:
+    snap = replace(snapshot(), tickers={"BTCBRL": reported("BTCBRL", "350000.00", pct="-4.5")})
+    flowbtc_snapshot_ingest(source=flow, snapshot=snap, now=NOW)
+    streamed_at(flow, NOW + timedelta(seconds=10))
+    quote = m.Ticker.objects.get(source=flow, product="BTCBRL")
+    assert (quote.origin, quote.last, quote.change_24h_pct) == (
+        m.Origin.STREAM, Decimal("352005.00"), Decimal("-4.5"))
+    # The next poll leaves the stream's prices alone but brings the exchange's new figures.
+    soon = NOW + timedelta(seconds=40)
+    snap = replace(snapshot(at=soon), tickers={"BTCBRL": reported("BTCBRL", "351000.00", pct="1.25",
+                                                                  at=soon)})
+    flowbtc_snapshot_ingest(source=flow, snapshot=snap, now=soon)
+    quote = m.Ticker.objects.get(source=flow, product="BTCBRL")
+    assert (quote.origin, quote.last) == (m.Origin.STREAM, Decimal("352005.00"))
+    assert (quote.change_24h_pct, quote.reported_at) == (Decimal("1.25"), soon)
+
+
 def candle(start: datetime, close: str, *, interval: int = 60, volume: str = "1.5") -> TickerRow:
     price = Decimal(close)
     return TickerRow(at=start + timedelta(seconds=interval), high=price + 5, low=price - 5, open=price - 1,

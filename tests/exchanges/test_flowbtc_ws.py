@@ -169,10 +169,11 @@ def test_stop_before_run_returns_at_once() -> None:
     stream = FlowBtcStream("ws://127.0.0.1:9/WSGateway/", ["BTCBRL"])
     stream.stop()
     # Its own thread: a browser test may leave an event loop running in this one.
-    thread = threading.Thread(target=asyncio.run, args=(asyncio.wait_for(stream.run(), 1.0),))
+    thread = threading.Thread(target=asyncio.run, args=(asyncio.wait_for(stream.run(), 1.0),),
+                              daemon=True)
     thread.start()
     thread.join(2.0)
-    assert not thread.is_alive()
+    assert not thread.is_alive(), "run() did not return after stop()"
 
 
 def test_backoff_grows_and_is_capped() -> None:
@@ -274,9 +275,12 @@ def run_in_own_thread(work: Coroutine[Any, Any, Any]) -> Any:
         except BaseException as exc:
             outcome["error"] = exc
 
-    thread = threading.Thread(target=target)
+    # A daemon, so a hung coroutine fails this test instead of holding the run at exit.
+    thread = threading.Thread(target=target, daemon=True)
     thread.start()
     thread.join(10)
+    if thread.is_alive():
+        pytest.fail("the coroutine still ran after 10 s")
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("result")

@@ -138,6 +138,25 @@ def test_the_24h_change_compares_with_the_close_a_day_ago(alice, flow) -> None:
     assert f"{abs(change.percent):.2f} %" in body
 
 
+def test_the_exchange_s_own_24h_change_is_shown_beside_ours(alice, flow) -> None:
+    m.Ticker.objects.filter(source=flow, product="BTCBRL").update(
+        change_24h_pct=Decimal("-4.874442973476934"), day_change=Decimal("-1209.9"),
+        reported_at=timezone.now(), low=None)
+    body = get(client_for(alice), flow)
+    headline = body.split('id="market-headline"')[1].split("</section>")[0]
+    ours = headline.index("data-change")
+    theirs = headline.index("FlowBTC says")
+    assert ours < theirs
+    assert '<span class="mh-down" data-reported-change>−4.87 %</span>' in headline
+    assert "<span data-reported-day>−R$ 1,209.90</span>" in headline
+    # A low the exchange did not send reads as unknown, not as zero.
+    assert "<dt>24 h low</dt><dd>—</dd>" in headline
+
+
+def test_without_the_exchange_s_figures_nothing_is_claimed(alice, flow) -> None:
+    assert "FlowBTC says" not in get(client_for(alice), flow)
+
+
 def test_a_young_history_compares_with_its_first_candle(team) -> None:
     source = flowbtc_source(team)
     now = timezone.now()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -125,9 +124,13 @@ def test_with_a_login_it_reads_the_account_and_never_trades(stream_team: Team,
         wait_until(lambda: m.AccountTrade.objects.filter(source=source).count() == fills,
                    "the account's fills")
         wait_until(lambda: status(source).get("authenticated"), "an authenticated status")
-        # A second read finds the same orders and fills: nothing doubles.
+        first_stored = m.ExchangeAccount.objects.get(source=source).updated_at
+        # A second read finds the same orders and fills: nothing doubles. The account, its
+        # orders and its fills are stored in one transaction, so a newer account row means
+        # the second read's orders and fills are in as well.
         wait_until(lambda: gateway.request_count("GetOpenOrders") >= 2, "another account read")
-        time.sleep(0.2)
+        wait_until(lambda: m.ExchangeAccount.objects.get(source=source).updated_at > first_stored,
+                   "the second account read stored")
 
     account = m.ExchangeAccount.objects.get(source=source)
     assert account.account_id == gateway.account.account_id == status(source)["account_id"]

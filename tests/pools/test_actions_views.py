@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.test import Client
 from django.utils import timezone
 
-from dashboard.models import AuditEvent, Source, Team
+from dashboard.models import AuditEvent, PollRun, Source, Team
 from dashboard.polling import source_poll
 from dashboard.services import source_create
 from pools.models import PoolAccount
@@ -131,6 +131,32 @@ def test_it_only_restates_the_action_until_confirmed(
     assert 'name="confirmed" value="yes"' in body and "csrfmiddlewaretoken" in body
     assert sim_api.coin_of(ALPHA_BCH) == "BCH"
     assert not upstream_events().exists() and not queued
+
+
+@pytest.fixture
+def polls_at_once() -> Iterator[None]:
+    """Our own poll task runs, in this process, when the page queues it: a Celery worker
+    would run the same code later."""
+    from dashboard.celery import app
+
+    before = {name: app.conf[name] for name in ("task_always_eager", "task_eager_propagates")}
+    app.conf.update(task_always_eager=True, task_eager_propagates=True)
+    yield
+    app.conf.update(before)
+
+
+def test_a_confirmed_switch_is_followed_by_a_real_poll_that_stores_the_new_coin(
+        alice: User, alpha: Source, sim_api: SbiCryptoApi, polls_at_once: None) -> None:
+    assert not PollRun.objects.filter(source=alpha).exists()
+    body = run(client_for(alice), alpha, action="switch_coin", subaccount="alpha-bch", coin="BTC")
+    assert "Subaccount alpha-bch now mines BTC" in body
+    # The poll the page queued ran against the simulator and stored what it read.
+    poll = PollRun.objects.get(source=alpha)
+    assert (poll.trigger, poll.outcome) == ("action", PollRun.Outcome.OK), poll.message
+    coins = {sub["name"]: sub["coin"] for sub in PoolAccount.objects.get(source=alpha).info["subaccounts"]}
+    assert coins == {"alpha-btc": "BTC", "alpha-bch": "BTC"}
+    alpha.refresh_from_db()
+    assert alpha.last_success_at is not None and alpha.claim_token == ""
 
 
 def test_a_confirmed_switch_changes_the_coin_audits_and_polls(

@@ -139,6 +139,7 @@ def test_it_parses_the_documented_examples(upstream: responses.RequestsMock) -> 
     assert (node.scope, merged.scope, node.coin) == ("node", "all", "BTC")
     assert node.hashrate_hs == pytest.approx(114.6 * P)
     assert node.hashrate_15m_hs == pytest.approx(115.8 * P)
+    assert node.hashrate_5m_hs == pytest.approx(115.6 * P)
     assert (node.workers, node.users) == (15424, 555)
     assert (node.raw_hashrate, node.raw_unit) == ("114.6", "P")
     assert node.reject_rates == {"1m": 0, "5m": 0, "15m": 0.0007}
@@ -285,6 +286,39 @@ def test_it_rejects_bad_key(upstream: responses.RequestsMock) -> None:
         "BTC.com rejected the access key and puid (err_no 20001: permissions denied)"
     )
     assert len(upstream.calls) == 1  # a permanent error is not retried
+
+
+def test_it_reads_the_error_fields_the_prose_names(upstream: responses.RequestsMock) -> None:
+    """The document's prose calls the envelope's fields error_no and error_msg."""
+    serve(upstream, "account-info", payload("error-prose-names"))
+    with pytest.raises(CredentialsRejected) as caught:
+        make_client().fetch()
+    assert caught.value.permanent
+    assert caught.value.message == (
+        "BTC.com rejected the access key and puid (error_no 20001: permissions denied)"
+    )
+
+
+def test_a_success_under_the_prose_names_is_read(upstream: responses.RequestsMock) -> None:
+    serve(upstream, "pool-stats", payload("success-prose-names"))
+    stats = make_client().pool_stats()
+    assert stats is not None and stats.workers == 15424
+    assert stats.hashrate_5m_hs == pytest.approx(115.6 * P)
+
+
+def test_an_error_under_either_name_is_an_error(upstream: responses.RequestsMock) -> None:
+    serve(upstream, "account-info", {"err_no": 0, "error_no": 20001, "error_msg": "permissions denied"})
+    with pytest.raises(CredentialsRejected, match="error_no 20001: permissions denied"):
+        make_client().account_info()
+
+
+def test_pool_stats_without_a_5m_figure_leave_it_unknown(upstream: responses.RequestsMock) -> None:
+    body = payload("pool-stats")
+    del body["data"]["shares"]["shares_5m"]
+    serve(upstream, "pool-stats", body)
+    stats = make_client().pool_stats()
+    assert stats is not None and stats.hashrate_5m_hs is None
+    assert stats.hashrate_15m_hs == pytest.approx(115.8 * P)
 
 
 def test_it_treats_an_observer_without_permission_as_permanent(

@@ -25,6 +25,7 @@ KEY = "5f42fd-1119a9-011313-c043cd-bd6d52"  # the documentation's example key
 NOW = datetime(2023, 5, 2, 12, 0, tzinfo=UTC)  # just after the documented examples
 LATER = datetime(2025, 6, 15, 12, 5, tzinfo=UTC)  # just after the recorded pages
 ACCOUNT_METHODS = ("summary_data", "workers", "profit_history", "payment_history")
+LIST_METHODS = ("workers", "profit_history", "payment_history")
 EMPTY_PAGE = {"status": "OK", "data": [], "count": 0, "offset": 0, "limit": 100, "total": 0}
 
 
@@ -52,13 +53,27 @@ def calls_to(upstream: responses.RequestsMock, method: str) -> list[dict[str, st
 
 @pytest.fixture
 def upstream() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock() as mock:
+    # Each method is served whether or not a test's client gets as far as calling it.
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
 
 
-def serve(upstream: responses.RequestsMock, answers: Mapping[str, Any], url: str = URL) -> None:
+def documented_query(method: str, currency: str) -> dict[str, str]:
+    """The parameters the document gives each method: every one `v=1` and its name; account
+    methods the coin; list methods a page (the offset is checked by the Pages served)."""
+    query = {"v": "1", "method": method}
+    if method != "main_stat":
+        query["currency"] = currency
+    if method in LIST_METHODS:
+        query["limit"] = "100"
+    return query
+
+
+def serve(upstream: responses.RequestsMock, answers: Mapping[str, Any], url: str = URL,
+          currency: str = "BTC") -> None:
     """Answer each method with a body, (HTTP status, body, headers) or Pages; a str body is
-    sent as is."""
+    sent as is. A request without the method's documented parameters matches nothing, and
+    the mock then fails it."""
 
     def reply(request: Any) -> tuple[int, dict[str, str], str]:
         query = {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
@@ -69,7 +84,11 @@ def serve(upstream: responses.RequestsMock, answers: Mapping[str, Any], url: str
         text = body if isinstance(body, str) else json.dumps(body)
         return status, {"Content-Type": "application/json", **headers}, text
 
-    upstream.add_callback(responses.GET, url, callback=reply)
+    for method in answers:
+        # main_stat takes no coin and no key, so its match is strict.
+        upstream.add_callback(responses.GET, url, callback=reply, match=[
+            responses.matchers.query_param_matcher(documented_query(method, currency),
+                                                   strict_match=method == "main_stat")])
 
 
 def make_client(
@@ -95,10 +114,11 @@ def test_it_parses_the_documented_examples(upstream: responses.RequestsMock) -> 
     ]
     assert snapshot.worker_counts == WorkerCounts(online=0, offline=0, dead=0, total=0)
     [balance] = snapshot.balances
-    assert (balance.coin, balance.unpaid, balance.paid_total) == ("BTC", Decimal("0.00015744"), 0)
+    assert (balance.coin, balance.unpaid) == ("BTC", Decimal("0.00015744"))
     assert (balance.today, balance.yesterday) == (Decimal("0.00045919"), Decimal("0.00074764"))
-    # Neither is reported, and a later poll's window may hold no payment to infer them from.
-    assert (balance.paid_total, balance.last_paid_at) == (0, None)
+    # Neither is reported, and a later poll's window may hold no payment to infer them from:
+    # unknown, not zero.
+    assert (balance.paid_total, balance.last_paid_at) == (None, None)
 
     assert [e.date for e in snapshot.earnings] == [date(2023, 4, 26) + timedelta(days=n) for n in range(7)]
     first = snapshot.earnings[0]
@@ -221,7 +241,7 @@ def test_history_is_read_over_a_window(
 
 
 def test_the_currency_option_picks_the_coin(upstream: responses.RequestsMock) -> None:
-    serve(upstream, seeds())
+    serve(upstream, seeds(), currency="LTC")
     snapshot = make_client(currency="ltc").fetch()
     assert {p["currency"] for m in ACCOUNT_METHODS for p in calls_to(upstream, m)} == {"LTC"}
     assert {e.coin for e in snapshot.earnings} | {p.coin for p in snapshot.payouts} == {"LTC"}

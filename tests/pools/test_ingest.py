@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -112,6 +113,21 @@ def test_it_stores_a_snapshot(pool: Source) -> None:
     assert account.at == NOW.replace(microsecond=0) and not account.suspect
     pool_account = m.PoolAccount.objects.get(source=pool)
     assert (pool_account.name, pool_account.workers_total) == ("alice", 2)
+
+
+def test_a_payout_s_fee_and_the_pool_s_5m_hashrate_are_stored_and_an_unknown_total_stays_unknown(
+        pool: Source) -> None:
+    fee = Decimal("0.00004124")
+    snapshot = replace(
+        snapshot_of(),
+        payouts=[Payout(NOW, "BTC", Decimal("0.01"), "bc1qpayout", "cd" * 32, fee=fee)],
+        balances=[Balance("BTC", Decimal("0.00123"), None)],
+        pool_stats=[PoolStats("node", "BTC", 9e18, hashrate_5m_hs=8.5e18, hashrate_15m_hs=8e18)])
+    pool_snapshot_ingest(source=pool, snapshot=snapshot, now=NOW)
+    assert m.Payout.objects.get(source=pool).fee == fee
+    assert m.Balance.objects.get(source=pool).paid_total is None
+    stat = m.PoolStat.objects.get(source=pool)
+    assert (stat.hashrate_hs, stat.hashrate_5m_hs, stat.hashrate_15m_hs) == (9e18, 8.5e18, 8e18)
 
 
 def test_it_stores_the_pools_figures_per_coin(pool: Source) -> None:

@@ -24,6 +24,8 @@ from pools.clients.sbicrypto_api import PAGE_SIZE
 
 PAYLOADS = Path(__file__).resolve().parents[1] / "payloads" / "sbicrypto"
 BASE = "https://pool-api.sbicrypto.com"
+# The host of the document's observer examples, where observer-key requests go by default.
+OBSERVER_HOST = "https://pool.sbicrypto.com"
 STATS = "https://stats.sbicrypto.com/poolstats"
 KEY, SECRET = "5adbf1b4-1ff8-4149-af3c-7cdcd06b8cb3", "aWZXNoK04YUUXy6m6uB5LaCwM3BsL_1S"
 OBSERVER_KEY = "348UpQjhPMRPxTK8QVDqY9RavwGrMVebox"
@@ -88,9 +90,12 @@ def upstream() -> Iterator[responses.RequestsMock]:
         yield mock
 
 
-def serve_public(upstream: responses.RequestsMock) -> None:
+def serve_public(upstream: responses.RequestsMock, host: str = BASE) -> None:
     for name, target in PUBLIC.items():
-        upstream.get(url(target), json=payload(name))
+        # The documented host keeps each pattern itself, which a test may replace.
+        at = url(target) if host == BASE else host + target if isinstance(target, str) else re.compile(
+            target.pattern.replace(BASE, re.escape(host)))
+        upstream.get(at, json=payload(name))
     upstream.get(STATS, json=payload("legacy-poolstats"))
 
 
@@ -105,11 +110,11 @@ def serve_keyed(upstream: responses.RequestsMock, **overrides: Any) -> None:
     upstream.get(BASE + "/api/external/v1/subaccount/15/virtual", json=payload("virtual-subaccounts"))
 
 
-def serve_observed(upstream: responses.RequestsMock) -> None:
+def serve_observed(upstream: responses.RequestsMock, host: str = OBSERVER_HOST) -> None:
     serve_public(upstream)
-    upstream.get(BASE + "/api/observer/v1/workers/validate", status=204)
+    upstream.get(host + "/api/observer/v1/workers/validate", status=204)
     for name, path in OBSERVED.items():
-        upstream.get(BASE + path, json=payload(name))
+        upstream.get(host + path, json=payload(name))
 
 
 def test_it_parses_the_documented_examples(upstream: responses.RequestsMock) -> None:
@@ -175,6 +180,8 @@ def test_it_parses_the_documented_examples(upstream: responses.RequestsMock) -> 
     assert (transaction.coin, transaction.amount) == ("BTC", Decimal("71236821638612"))
     assert transaction.paid_at == datetime(2022, 4, 15, 2, 30, tzinfo=UTC)
     assert transaction.address == "bc1qm0r99me8s6zuscskfgm9a7x8hc27kjjtxea838"
+    # The document's txFee, kept beside the amount; the per-address records carry none.
+    assert (transaction.fee, record.fee) == (Decimal("82371.0"), None)
 
     balances = {b.coin: b for b in snapshot.balances}
     assert sorted(balances) == ["BCH", "BTC", "ETH"]
@@ -298,8 +305,11 @@ def test_it_reads_a_subaccount_with_an_observer_key(upstream: responses.Requests
     assert accepts["/api/observer/v1/hashrates/coin"] == "*/*"
     for call in upstream.calls:
         if "/api/observer/" in call.request.url:
+            assert call.request.url.startswith(OBSERVER_HOST + "/")
             assert call.request.headers["X-observer-key"] == OBSERVER_KEY
             assert "X-API-Key" not in call.request.headers
+        else:  # the public reads stay on the API host, and carry no key
+            assert "X-observer-key" not in call.request.headers
     params = {urlsplit(c.request.url).path: query(c) for c in upstream.calls}
     assert params["/api/observer/v1/workers/details"] == {
         "hashrateRanges": "10,60,1440", "page": "0", "size": str(PAGE_SIZE)}
@@ -310,21 +320,66 @@ def test_it_reads_a_subaccount_with_an_observer_key(upstream: responses.Requests
 def test_an_observer_falls_back_to_the_example_path_for_coin_hashrates(
     upstream: responses.RequestsMock,
 ) -> None:
-    upstream.get(BASE + "/api/observer/v1/hashrates/coin", json=payload("error-404"), status=404)
-    upstream.get(BASE + "/api/observer/v1/workers/hashrates/coin", json=payload("observer-hashrates-coin"))
+    upstream.get(OBSERVER_HOST + "/api/observer/v1/hashrates/coin", json=payload("error-404"), status=404)
+    upstream.get(OBSERVER_HOST + "/api/observer/v1/workers/hashrates/coin",
+                 json=payload("observer-hashrates-coin"))
     found = make_client({"observer_key": OBSERVER_KEY}).coin_hashrates()
     assert sorted(found) == ["BCH", "BSV", "BTC"]
 
 
 def test_it_rejects_a_bad_observer_key(upstream: responses.RequestsMock) -> None:
-    upstream.get(BASE + "/api/observer/v1/workers/validate", json=payload("error-observer-key-invalid"),
-                 status=401)
+    upstream.get(OBSERVER_HOST + "/api/observer/v1/workers/validate",
+                 json=payload("error-observer-key-invalid"), status=401)
     with pytest.raises(CredentialsRejected) as caught:
         make_client({"observer_key": OBSERVER_KEY}).fetch()
     assert caught.value.permanent and caught.value.status == 401
     assert caught.value.message == (
         "SBI Crypto rejected the observer key (HTTP 401: invalid_token: Observer Key is invalid.)")
     assert len(upstream.calls) == 1
+
+
+def test_the_observer_host_option_moves_the_observer_calls(upstream: responses.RequestsMock) -> None:
+    serve_observed(upstream, host=BASE)
+    snapshot = make_client({"observer_key": OBSERVER_KEY}, observer_url=BASE + "/").fetch()
+    assert snapshot.worker_counts is not None and snapshot.worker_counts.total == 30579
+    assert not [c for c in upstream.calls if c.request.url.startswith(OBSERVER_HOST)]
+
+
+def test_a_source_pointed_at_another_server_keeps_its_observer_calls_there(
+    upstream: responses.RequestsMock,
+) -> None:
+    """A simulator or a test server serves every path under the source's base URL."""
+    other = "http://127.0.0.1:8047/sbicrypto"
+    serve_observed(upstream, host=other)
+    serve_public(upstream, host=other)
+    http = HttpClient(retries=0, backoff=0, sleep=lambda seconds: None)
+    client = SbiCryptoClient(PollContext(
+        base_url=other, credentials={"observer_key": OBSERVER_KEY},
+        options={"observer_url": OBSERVER_HOST, "stats_url": STATS}, http=http, now=NOW))
+    assert client.fetch().worker_counts is not None
+    assert all(c.request.url.startswith((other, STATS)) for c in upstream.calls)
+
+
+def test_a_404_from_the_observer_host_says_which_host_to_try(upstream: responses.RequestsMock) -> None:
+    upstream.get(OBSERVER_HOST + "/api/observer/v1/workers/validate", body="<html>Not Found</html>",
+                 status=404)
+    with pytest.raises(UpstreamError) as caught:
+        make_client({"observer_key": OBSERVER_KEY}).fetch()
+    assert caught.value.permanent and caught.value.status == 404
+    assert caught.value.message == (
+        "pool.sbicrypto.com/api/observer/v1/workers/validate does not exist (HTTP 404: <html>Not "
+        "Found</html>); check the source's observer host option (now https://pool.sbicrypto.com; "
+        "the document also names https://pool-api.sbicrypto.com)")
+    assert OBSERVER_KEY not in caught.value.message
+
+
+def test_the_source_form_says_which_observer_host_to_try() -> None:
+    from pools.sources import SBICRYPTO
+
+    [option] = [item for item in SBICRYPTO.options if item.name == "observer_url"]
+    assert option.default == OBSERVER_HOST and not option.required
+    assert "https://pool-api.sbicrypto.com" in option.help and "404" in option.help
+    assert "try the other one" in option.help
 
 
 def test_it_needs_a_key_and_secret_or_an_observer_key() -> None:
@@ -641,7 +696,8 @@ def test_it_registers_the_kind() -> None:
 
     assert SBICRYPTO.load_client() is SbiCryptoClient
     assert SBICRYPTO.default_base_url({}) == BASE
-    assert SBICRYPTO.default_options() == {"currency": "BTC", "stats_url": STATS}
+    assert SBICRYPTO.default_options() == {"currency": "BTC", "stats_url": STATS,
+                                           "observer_url": OBSERVER_HOST}
     assert SBICRYPTO.credential_problems({"observer_key": OBSERVER_KEY}) == []
     assert SBICRYPTO.credential_problems(KEYS) == []
     assert SBICRYPTO.credential_problems({"api_key": KEY}) == [
