@@ -133,7 +133,10 @@ class TeamCollector(Collector):
             if balance.today is not None:
                 today.add_metric(labels, number(balance.today))
             unpaid.add_metric(labels, number(balance.unpaid))
-            paid.add_metric(labels, number(balance.paid_total))
+            # A pool that reports no lifetime total (BTCpool.kz) gets no sample rather than a 0
+            # that would read as "nothing paid".
+            if balance.paid_total is not None:
+                paid.add_metric(labels, number(balance.paid_total))
         yield from (today, unpaid, paid)
 
     def markets(self, store: TeamStore) -> Iterator[Metric]:

@@ -15,7 +15,7 @@ from dashboard.models import PollRun, Source, Team
 from dashboard.polling import source_poll
 from dashboard.services import apitoken_create, source_create
 from exchanges import live
-from pools.models import Worker
+from pools.models import Balance, Worker
 from tests.conftest import SECRET
 from tests.metrics.conftest import TERA, Populated, bearer, scrape
 
@@ -150,6 +150,14 @@ def test_earnings_and_balances_per_source_and_coin(populated: Populated, token: 
     assert result.value("hashwatch_unpaid_balance_coins", **kz) == 3.5
     # The pool did not say what today brought: no number rather than a made-up zero.
     assert result.find("hashwatch_earnings_today_coins", **kz) == []
+
+
+def test_a_total_paid_the_pool_does_not_report_has_no_sample(populated: Populated, token: str) -> None:
+    Balance.objects.filter(source=populated.kz).update(paid_total=None)
+    kz = {"source_id": str(populated.kz.pk), "coin": "LTC"}
+    result = scrape(token)
+    assert result.find("hashwatch_paid_total_coins", **kz) == []
+    assert result.value("hashwatch_unpaid_balance_coins", **kz) == 3.5
 
 
 def test_market_figures_and_the_stream_state(populated: Populated, token: str) -> None:
