@@ -227,6 +227,10 @@ def run(stack: Stack, keep: bool) -> None:
             "--credential", "access_key=sim-ak-alpha", "--credential", "puid=88888",
         ).strip().splitlines()[-1]
         token = stack.manage("apitoken", "create", "--team", "smoke").strip().splitlines()[-1]
+        # A rule bound to fire on the first poll: the poll's signal must reach the maintenance
+        # worker, whose evaluation then shows through the API.
+        stack.manage("alerts", "rule", "add", "--team", "smoke", "--kind", "workers_online_below",
+                     "--source", source_id, "--threshold", "1000000", "--for-minutes", "0")
 
         print("--- starting web, " + ", ".join(commands) + " from the clean install", flush=True)
         stack.start("web", [stack.bin("gunicorn"), "dashboard.wsgi:application",
@@ -258,6 +262,23 @@ def run(stack: Stack, keep: bool) -> None:
         print(f"healthz: {status} {body.decode()[:300]}")
         if status != 200:
             raise SmokeFailure(f"/healthz answered {status} once the poll had landed")
+
+        def alert_firing() -> dict | None:
+            status, body = http_get(f"{web}/api/v1/alerts?state=firing", token)
+            results = json.loads(body)["results"] if status == 200 else []
+            return results[0] if results else None
+
+        alert = wait_for(alert_firing, timeout=POLL_TIMEOUT, stack=stack,
+                         what="the poll's alert evaluation on the maintenance worker")
+        print(f"alert {alert['id']}: {alert['kind']} {alert['state']} on {alert['subject']} "
+              f"({alert['value']})")
+        status, body = http_get(f"{web}/metrics", token)
+        if status != 200 or b"hashwatch_source_up{" not in body:
+            raise SmokeFailure(f"/metrics answered {status}: {body.decode()[:300]}")
+        up = [line for line in body.decode().splitlines() if line.startswith("hashwatch_source_up{")]
+        print(f"metrics: {up[0]}")
+        if not up[0].endswith(" 1.0"):
+            raise SmokeFailure(f"/metrics says the source is not up: {up[0]}")
         stack.check_alive()
         print("production smoke: passed", flush=True)
     finally:
