@@ -697,7 +697,7 @@ def test_it_registers_the_kind() -> None:
     assert SBICRYPTO.load_client() is SbiCryptoClient
     assert SBICRYPTO.default_base_url({}) == BASE
     assert SBICRYPTO.default_options() == {"currency": "BTC", "stats_url": STATS,
-                                           "observer_url": OBSERVER_HOST}
+                                           "observer_url": OBSERVER_HOST, "metrics_per_worker": "off"}
     assert SBICRYPTO.credential_problems({"observer_key": OBSERVER_KEY}) == []
     assert SBICRYPTO.credential_problems(KEYS) == []
     assert SBICRYPTO.credential_problems({"api_key": KEY}) == [
