@@ -69,6 +69,8 @@ class Health(models.TextChoices):
     ERROR = "error", "Error"
     STALE = "stale", "Stale"
     DISABLED = "disabled", "Disabled"
+    # Added and not polled yet: nothing is wrong, and nothing is known either.
+    PENDING = "pending", "Pending"
 
 
 class Source(models.Model):
@@ -151,10 +153,17 @@ class Source(models.Model):
             not self.last_success_at or self.last_error_at >= self.last_success_at
         ):
             return Health.ERROR
-        reference = self.last_success_at or self.created_at
-        if self.last_success_at is None or now - reference > self.stale_after:
+        if self.last_success_at is None:
+            # Staleness is measured from a success; before the first poll there is none to
+            # be late after, so a new source waits instead of alarming.
+            return Health.STALE if self.polled else Health.PENDING
+        if now - self.last_success_at > self.stale_after:
             return Health.STALE
         return Health.OK
+
+    @property
+    def polled(self) -> bool:
+        return self.last_poll_at is not None or self.last_error_at is not None
 
     @property
     def status(self) -> str:

@@ -12,7 +12,7 @@ import random
 import time
 import traceback
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -121,7 +121,10 @@ def poll_failure(error: Exception, source: Source) -> Failure:
     )
 
 
-def fetch(*, source: Source, now: datetime, http: HttpClient) -> Any:
+def fetch(*, source: Source, now: datetime, http: HttpClient,
+          state: Mapping[str, Any] | None = None) -> Any:
+    """One fetch through the kind's client; `state` replaces what earlier polls left (a
+    connection test starts from none)."""
     spec = get_kind(source.kind)
     if source.credentials.unreadable:
         raise UpstreamError(
@@ -136,7 +139,7 @@ def fetch(*, source: Source, now: datetime, http: HttpClient) -> Any:
         http=http,
         now=now,
         last_success_at=source.last_success_at,
-        state=spec.poll_state(source),
+        state=spec.poll_state(source) if state is None else state,
     )
     return spec.load_client()(ctx).fetch()
 

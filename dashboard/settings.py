@@ -230,6 +230,11 @@ POLL_DEADLINE_SECONDS = env.integer("POLL_DEADLINE_SECONDS", default=240, minimu
 HTTP_TIMEOUT_SECONDS = env.integer("HTTP_TIMEOUT_SECONDS", default=30, minimum=1)
 # "Poll now" may be pressed once per source in this many seconds.
 POLL_NOW_COOLDOWN_SECONDS = env.integer("POLL_NOW_COOLDOWN_SECONDS", default=30, minimum=0)
+# "Test connection" on the source forms: one fetch with a poll's request timeouts, cut off
+# here as a whole (a person waits for it), and so many tests per user per minute.
+CONNECTION_TEST_DEADLINE_SECONDS = env.integer("CONNECTION_TEST_DEADLINE_SECONDS", default=45,
+                                               minimum=1)
+CONNECTION_TESTS_PER_MINUTE = env.integer("CONNECTION_TESTS_PER_MINUTE", default=6, minimum=1)
 
 # Queues: the dispatcher's tick never waits behind a poll, and a hanging pool never delays a
 # market feed. A worker started without -Q consumes them all (small installs, the demo);

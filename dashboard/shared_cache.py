@@ -104,6 +104,25 @@ def set(key: str, value: Any, timeout: float | None) -> bool:
     return True
 
 
+def incr(key: str, timeout: float) -> int | None:
+    """Add one to a counter that starts at 1 and expires after `timeout`; None when the
+    cache cannot be reached."""
+    if not _should_try():
+        return None
+    try:
+        if cache.add(key, 1, timeout):
+            value = 1
+        else:
+            value = cache.incr(key)
+    except ValueError:  # expired between add and incr: this is the first of a new window
+        return 1 if set(key, 1, timeout) else None
+    except FAILURES as exc:
+        _failed(exc, "incr")
+        return None
+    _succeeded()
+    return value
+
+
 def delete(key: str) -> bool:
     if not _should_try():
         return False

@@ -70,6 +70,9 @@ class SourceKind:
     extra: Mapping[str, Any] = field(default_factory=dict)
     # Dotted path of `f(*, source) -> Mapping`, the PollContext.state a poll starts from.
     state_path: str = ""
+    # Dotted path of `f(snapshot) -> str`: what a fetch found, in a few words ("128 workers,
+    # balance 0.0123 BTC"), for "Test connection".
+    describe_path: str = ""
 
     @cached_property
     def credential_fields(self) -> tuple[Field, ...]:
@@ -137,6 +140,9 @@ class SourceKind:
 
     def load_ingest(self) -> Ingest:
         return import_string(self.ingest_path)  # type: ignore[no-any-return]
+
+    def describe(self, snapshot: Any) -> str:
+        return import_string(self.describe_path)(snapshot) if self.describe_path else ""
 
     def poll_state(self, source: Any) -> Mapping[str, Any]:
         return import_string(self.state_path)(source=source) if self.state_path else {}

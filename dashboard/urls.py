@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from dashboard import api, auth, health, views
+from dashboard import api, auth, health, views, views_connection
 
 urlpatterns = [
     path("", views.overview, name="overview"),
@@ -14,7 +14,11 @@ urlpatterns = [
     path("settings/sources/", views.settings_sources, name="settings_sources"),
     path("settings/sources/new/", views.source_add_choose, name="source_add_choose"),
     path("settings/sources/new/<slug:kind>/", views.source_add, name="source_add"),
+    path("settings/sources/new/<slug:kind>/test/", views_connection.source_add_test,
+         name="source_add_test"),
     path("settings/sources/<int:pk>/edit/", views.source_edit, name="source_edit"),
+    path("settings/sources/<int:pk>/test/", views_connection.source_edit_test,
+         name="source_edit_test"),
     path("settings/sources/<int:pk>/toggle/", views.source_toggle, name="source_toggle"),
     path("settings/sources/<int:pk>/delete/", views.source_delete, name="source_delete"),
     path("accounts/login/", auth.SignInView.as_view(), name="login"),

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from dashboard import services
 from dashboard.audit import audit_record
 from dashboard.forms import SourceForm
-from dashboard.models import Membership, Role, Team
+from dashboard.models import Membership, Role, Source, Team
 from dashboard.pages import next_url, page
 from dashboard.poll_now import source_poll_now_release, source_poll_now_request
 from dashboard.registries import (
@@ -47,6 +47,20 @@ def overview(request: HttpRequest) -> HttpResponse:
 def sources(request: HttpRequest) -> HttpResponse:
     summary = team_health_summary(team=request.team)  # type: ignore[attr-defined]
     return page(request, "dashboard/sources.html", {"summary": summary}, "sources-table")
+
+
+def poll_queue_after_save(*, source: Source, trigger: str) -> str:
+    """Queue a poll of a source just saved the way "Poll now" does: take its slot (so a press
+    right after does not poll twice), queue, give the slot back if the queue is away.
+    Returns why no poll was queued, or "" when one was; a disabled source is not polled."""
+    now = timezone.now()
+    refusal = source_poll_now_request(source=source, now=now)
+    if refusal:
+        return "" if refusal.reason == "disabled" else refusal.message
+    if not poll_enqueue(source_id=source.pk, trigger=trigger):
+        source_poll_now_release(source=source, requested_at=now)
+        return QUEUE_DOWN
+    return ""
 
 
 @team_view()
@@ -156,9 +170,12 @@ def source_add(request: HttpRequest, kind: str) -> HttpResponse:
         except ValidationError as error:
             form.add_service_errors(error)
         else:
-            if source.enabled and not poll_enqueue(source_id=source.pk, trigger="created"):
+            problem = poll_queue_after_save(source=source, trigger="created")
+            if not source.enabled:
+                messages.success(request, f"{source.label} added, disabled: it is not polled.")
+            elif problem:
                 messages.warning(request, f"{source.label} added; its first poll could not be "
-                                          f"queued: {QUEUE_DOWN}")
+                                          f"queued: {problem}")
             else:
                 messages.success(request, f"{source.label} added; its first poll is on its way.")
             return redirect("source_detail", pk=source.pk)
@@ -181,7 +198,10 @@ def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             form.add_service_errors(error)
         else:
-            messages.success(request, f"{source.label} saved.")
+            # Whatever was changed (a key, the address) is tried at once, not at the next slot.
+            problem = poll_queue_after_save(source=source, trigger="edited")
+            messages.success(request, f"{source.label} saved." if problem or not source.enabled else
+                             f"{source.label} saved; a poll with the new settings is on its way.")
             return redirect("source_detail", pk=source.pk)
     return render(request, "dashboard/source_form.html",
                   {"form": form, "spec": spec, "source": source})

@@ -8,6 +8,7 @@ FLOWBTC = register(SourceKind(
     category="exchange",
     client_path="exchanges.clients.flowbtc.FlowBtcClient",
     ingest_path="exchanges.ingest.flowbtc_snapshot_ingest",
+    describe_path="exchanges.connection.flowbtc_snapshot_describe",
     base_url="https://publicapi.flowbtc.com.br/v1",
     # Books, tickers, trades and candles are public; a login adds the account's own orders
     # and trades, read by the live stream (never an order placed, changed or cancelled).
@@ -35,6 +36,7 @@ BTCCHANGE24 = register(SourceKind(
     category="exchange",
     client_path="exchanges.clients.btcchange24.Btcchange24Client",
     ingest_path="exchanges.ingest.exchanger_snapshot_ingest",
+    describe_path="exchanges.connection.exchanger_snapshot_describe",
     base_url="https://www.btcchange24.com",
     # The rate export is public; the partner key adds balance, referred exchanges and clicks.
     credential_sets=(

@@ -57,7 +57,8 @@ class TeamCollector(Collector):
     def health(self, store: TeamStore) -> Iterator[Metric]:
         up = gauge("hashwatch_source_up",
                    "1 when the source's last poll succeeded and its data is fresh, else 0 "
-                   "(an error, no success within 2.5 polling intervals, or disabled).", SOURCE_LABELS)
+                   "(an error, no success within 2.5 polling intervals, disabled, or not polled yet).",
+                   SOURCE_LABELS)
         last_success = gauge("hashwatch_source_last_success_timestamp_seconds",
                              "When the source was last polled successfully (Unix time).", SOURCE_LABELS)
         duration = gauge("hashwatch_source_poll_duration_seconds",

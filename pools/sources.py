@@ -18,6 +18,7 @@ BTCCOM = register(SourceKind(
     client_path="pools.clients.btccom.BtcComClient",
     ingest_path="pools.ingest.pool_snapshot_ingest",
     state_path="pools.history.source_poll_state",
+    describe_path="pools.connection.pool_snapshot_describe",
     base_url="https://{region}-pool.api.btc.com",
     credential_sets=((
         Field("access_key", "Access key",
@@ -42,6 +43,7 @@ BTCPOOLKZ = register(SourceKind(
     client_path="pools.clients.btcpoolkz.BtcPoolKzClient",
     ingest_path="pools.ingest.pool_snapshot_ingest",
     state_path="pools.history.source_poll_state",
+    describe_path="pools.connection.pool_snapshot_describe",
     base_url="https://btcpool.kz",
     credential_sets=((
         Field("api_key", "API key",
@@ -65,6 +67,7 @@ SBICRYPTO = register(SourceKind(
     client_path="pools.clients.sbicrypto.SbiCryptoClient",
     ingest_path="pools.ingest.pool_snapshot_ingest",
     state_path="pools.history.source_poll_state",
+    describe_path="pools.connection.pool_snapshot_describe",
     base_url="https://pool-api.sbicrypto.com",
     credential_sets=(
         (

@@ -21,7 +21,9 @@ HEALTH_WORDS = {
     "error": "Error",
     "stale": "Stale",
     "disabled": "Disabled",
+    "pending": "Pending",
 }
+PENDING_TITLE = "Waiting for its first poll"
 
 
 def relative(moment: datetime, now: datetime) -> str:
@@ -77,6 +79,9 @@ def seconds_human(value: int) -> str:
 @register.simple_tag
 def health_badge(health: str) -> SafeString:
     value = getattr(health, "value", health)
+    if value == "pending":
+        return format_html('<span class="badge badge-pending" title="{}">{}</span>',
+                           PENDING_TITLE, HEALTH_WORDS[value])
     return format_html('<span class="badge badge-{}">{}</span>', value, HEALTH_WORDS.get(value, value))
 
 
