@@ -58,8 +58,9 @@ def oldest_stale_source(now: datetime) -> dict[str, int] | None:
     ages = [
         (now - (source.last_success_at or source.created_at)).total_seconds()
         for source in Source.objects.filter(enabled=True).only(
-            "enabled", "interval", "created_at", "last_success_at", "last_error_at")
-        if source.health(now) == Health.STALE
+            "enabled", "interval", "created_at", "last_success_at", "last_error_at", "last_poll_at")
+        # A first poll long overdue counts too: a new source on a stopped worker is stale.
+        if source.health(now) == Health.STALE or source.first_poll_overdue(now)
     ]
     return {"age_seconds": round(max(ages))} if ages else None
 

@@ -161,6 +161,11 @@ class Source(models.Model):
             return Health.STALE
         return Health.OK
 
+    def first_poll_overdue(self, now: Any = None) -> bool:
+        """Still waiting for a first poll long after it was due: the workers may be down."""
+        now = now or timezone.now()
+        return self.health(now) == Health.PENDING and now - self.created_at > self.stale_after
+
     @property
     def polled(self) -> bool:
         return self.last_poll_at is not None or self.last_error_at is not None

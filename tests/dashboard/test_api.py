@@ -17,7 +17,7 @@ def test_it_lists_sources_with_a_token(source: Source, team) -> None:
     response = Client().get("/api/v1/sources", **bearer(token))
     assert response.status_code == 200
     assert response.json() == {"sources": [{
-        "id": source.pk, "kind": "fake", "label": "Main farm", "status": "stale",
+        "id": source.pk, "kind": "fake", "label": "Main farm", "status": "pending",
         "last_success_at": None, "last_error": None, "last_error_at": None, "history": [],
     }]}
 

@@ -70,7 +70,7 @@ def test_sources_add_rejects_an_unknown_team(db) -> None:
 
 def test_sources_list(source, team) -> None:
     out = run("sources", "list", "--team", team.slug)
-    assert "Main farm" in out and "fake" in out and "stale" in out
+    assert "Main farm" in out and "fake" in out and "pending" in out
 
 
 def test_poll_exits_1_when_a_source_fails(source) -> None:
