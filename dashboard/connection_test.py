@@ -61,7 +61,7 @@ def source_connection_test(
     try:
         # No state: a test reads the account as it is now, not the history a poll back-fills.
         snapshot = fetch(source=source, now=timezone.now(), http=http, state={})
-    except Exception as error:  # noqa: BLE001  (every failure becomes words, as a poll's does)
+    except Exception as error:  # every failure becomes words, as a poll's does
         return ConnectionAnswer(False, failure_words(error, source=source, spec=spec, http=http))
     summary = spec.describe(snapshot)
     return ConnectionAnswer(True, f"Connected: {summary}" if summary else "Connected.")

@@ -110,10 +110,7 @@ def incr(key: str, timeout: float) -> int | None:
     if not _should_try():
         return None
     try:
-        if cache.add(key, 1, timeout):
-            value = 1
-        else:
-            value = cache.incr(key)
+        value = 1 if cache.add(key, 1, timeout) else cache.incr(key)
     except ValueError:  # expired between add and incr: this is the first of a new window
         return 1 if set(key, 1, timeout) else None
     except FAILURES as exc:

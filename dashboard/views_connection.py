@@ -25,8 +25,8 @@ def form_answer(request: HttpRequest, *, spec: SourceKind, source: Source | None
     """The form as posted, what the test answered, and the HTTP status to send it with."""
     form = SourceForm(request.POST, spec=spec, source=source)
     if not form.is_valid():
-        problems = [f"{form[name].label}: {' '.join(errors)}" if name in form.fields
-                    else " ".join(errors) for name, errors in form.errors.items()]
+        problems = [f"{form[name].label}: {' '.join(map(str, errors))}" if name in form.fields
+                    else " ".join(map(str, errors)) for name, errors in form.errors.items()]
         return form, ConnectionAnswer(False, "Not tested: " + "; ".join(problems)), 400
     typed = cleaned(form.credential_values())
     # An empty field on an edit keeps the stored key, so the test uses it too (server side:
@@ -39,7 +39,7 @@ def form_answer(request: HttpRequest, *, spec: SourceKind, source: Source | None
                 *spec.credential_problems(credentials)]
     if problems:
         return form, ConnectionAnswer(False, "Not tested: " + "; ".join(problems) + "."), 400
-    if not connection_test_allowed(user_id=request.user.pk):
+    if not connection_test_allowed(user_id=request.user.pk or 0):
         return form, ConnectionAnswer(
             False, "Too many connection tests in the last minute: wait a minute and try again. "
                    "Each test calls the upstream, and bursts of calls can get a key locked."), 429

@@ -11,7 +11,7 @@ another day, so a total, the page and the CSV always agree on what was valued at
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -172,24 +172,52 @@ def team_day_prices(
 
 @dataclass
 class FiatTotal:
-    """The sum of several rows' values in one currency, and how many rows had no price."""
+    """The sum of several items' values in one currency, and how many of them had a price.
+
+    Items are counted by key (an earnings day, a payout), so two pools' rows of one day are
+    one day priced or not: a price belongs to a coin and a day, not to a source. A total
+    over items some of which have no price is `partial` and must say so where it is shown.
+    """
 
     quote: str
     worth: Decimal = Decimal(0)
-    valued: int = 0
-    missing: int = 0
+    unit: str = "row"  # what an item is, for "for 1 of 30 days"
+    priced_keys: set[object] = field(default_factory=set)
+    unpriced_keys: set[object] = field(default_factory=set)
+    # Set on a sum across coins that would be partial: such a sum is not shown at all, since
+    # its parts cover different days (each coin's own total says how much it covers).
+    withheld: bool = False
+
+    @property
+    def valued(self) -> int:
+        return len(self.priced_keys)
+
+    @property
+    def missing(self) -> int:
+        return len(self.unpriced_keys)
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.priced_keys) and bool(self.unpriced_keys)
 
     @property
     def text(self) -> str:
         # Nothing valued is no value, not a zero: the coin had no price on any of the days.
-        return money_text(self.worth, self.quote) if self.valued else "—"
+        return money_text(self.worth, self.quote) if self.valued and not self.withheld else "—"
 
-    def add(self, value: Valued) -> None:
+    @property
+    def coverage(self) -> str:
+        """ "for 1 of 30 days": how much of the range a partial total covers."""
+        count = self.valued + self.missing
+        return f"for {self.valued} of {count} {self.unit}{'' if count == 1 else 's'}"
+
+    def add(self, value: Valued, key: object = None) -> None:
+        key = object() if key is None else key  # no key: every item counts on its own
         if value.worth is None:
-            self.missing += 1
+            self.unpriced_keys.add(key)
         else:
             self.worth += value.worth
-            self.valued += 1
+            self.priced_keys.add(key)
 
 
 @dataclass(frozen=True)

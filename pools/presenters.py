@@ -124,8 +124,11 @@ class CoinTotal:
     fiat: list[FiatTotal]
 
     def note(self, noun: str) -> str:
-        """ "Sum of each row at its own day's price; 2 rows without a price left out." """
+        """ "Sum of each day at its own day's price; 2 days without a price left out." """
         text = f"Sum of each {noun} at its own day's price"
+        if any(total.withheld for total in self.fiat):
+            return (f"Not added up across coins: some {noun}s have no price, so the coins' "
+                    "totals cover different days")
         counts = [total.missing for total in self.fiat]
         if not any(counts):
             return text
@@ -142,23 +145,29 @@ def plural(count: int, noun: str) -> str:
 
 
 def fiat_totals(
-    items: Iterable[tuple[str, Sequence[Valued]]], *, quotes: Sequence[str], amounts: dict[str, Decimal],
+    items: Iterable[tuple[str, object, Sequence[Valued]]], *, quotes: Sequence[str],
+    amounts: dict[str, Decimal], unit: str,
 ) -> list[CoinTotal]:
-    """Per coin, the sum of each item's values (one per quote, each at its own day's price),
-    and the rows left out for want of a price; then, when there are several coins, one
-    total across them."""
-    per_coin: dict[str, list[FiatTotal]] = {coin: [FiatTotal(q) for q in quotes] for coin in amounts}
-    for coin, values in items:
-        totals = per_coin.setdefault(coin, [FiatTotal(q) for q in quotes])
+    """Per coin, the sum of each item's values (one per quote, each at its own day's price)
+    and how many items (`unit`s, counted by each item's key) had a price; then, when there
+    are several coins, one total across them, withheld where some item had no price."""
+    def blank() -> list[FiatTotal]:
+        return [FiatTotal(q, unit=unit) for q in quotes]
+
+    per_coin: dict[str, list[FiatTotal]] = {coin: blank() for coin in amounts}
+    for coin, key, values in items:
+        totals = per_coin.setdefault(coin, blank())
         for total, value in zip(totals, values, strict=True):
-            total.add(value)
+            total.add(value, key)
     result = [CoinTotal(coin, amounts.get(coin), per_coin[coin]) for coin in sorted(per_coin)]
     if len(result) > 1 and quotes:
-        overall = [FiatTotal(q) for q in quotes]
+        overall = blank()
         for coin_total in result:
             for total, part in zip(overall, coin_total.fiat, strict=True):
                 total.worth += part.worth
-                total.valued += part.valued
-                total.missing += part.missing
+                total.priced_keys |= {(coin_total.coin, key) for key in part.priced_keys}
+                total.unpriced_keys |= {(coin_total.coin, key) for key in part.unpriced_keys}
+        for total in overall:
+            total.withheld = total.partial
         result.append(CoinTotal("", None, overall))
     return result

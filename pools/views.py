@@ -22,6 +22,7 @@ from dashboard.teams import team_view
 from exchanges.fiat import FIAT, DayPrices, Valued, fiat_hint, team_day_prices
 from pools import selectors
 from pools.charts import DEFAULT_RANGE, RANGES, format_hashrate, parse_moment
+from pools.day_range import CUSTOM, BadRange, DayRange, day_range_parse
 from pools.models import PoolAccount, PoolCoinStat, Worker
 from pools.presenters import (
     block_url,
@@ -181,11 +182,15 @@ def pool_page(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "pools/pool.html", context)
 
 
-def earnings_window(request: HttpRequest) -> tuple[str, Any, Any]:
-    range_key = chosen_range(request, EARNING_RANGES, "30d")
-    days = EARNING_RANGES[range_key]
-    today = timezone.now().date()
-    return range_key, (today - timedelta(days=days - 1) if days else None), today
+def earnings_window(request: HttpRequest) -> DayRange:
+    """The asked range of pool days; raises BadRange with the reason when it is unreadable."""
+    return day_range_parse(request.GET, today=timezone.now().date(), presets=EARNING_RANGES,
+                           default="30d")
+
+
+def bad_range_csv(error: BadRange) -> HttpResponse:
+    """A CSV asked for an unreadable range: the reason as plain text, not a file of defaults."""
+    return HttpResponse(f"{error.message}\n", status=400, content_type="text/plain; charset=utf-8")
 
 
 def utc_day(moment: datetime | None) -> Any:
@@ -193,14 +198,14 @@ def utc_day(moment: datetime | None) -> Any:
 
 
 def payout_values(shown: list[Any], in_range: Any, *, prices: DayPrices,
-                  quotes: list[str]) -> list[tuple[str, list[Valued]]]:
-    """Every payout in the range as (coin, values): the shown ones, already valued, when
+                  quotes: list[str]) -> list[tuple[str, int, list[Valued]]]:
+    """Every payout in the range as (coin, id, values): the shown ones, already valued, when
     that is all of them."""
     if len(shown) < PAYOUTS_SHOWN:
-        return [(p.coin, p.fiat) for p in shown]
-    rows = in_range.values_list("coin", "amount", "paid_at")
-    return [(coin, prices.row_values(coin=coin, amount=amount, day=utc_day(at), quotes=quotes))
-            for coin, amount, at in rows]
+        return [(p.coin, p.pk, p.fiat) for p in shown]
+    rows = in_range.values_list("coin", "pk", "amount", "paid_at")
+    return [(coin, pk, prices.row_values(coin=coin, amount=amount, day=utc_day(at), quotes=quotes))
+            for coin, pk, amount, at in rows]
 
 
 def total_rows(earned: list[Any], paid: list[Any]) -> list[list[Any]]:
@@ -213,7 +218,11 @@ def total_rows(earned: list[Any], paid: list[Any]) -> list[list[Any]]:
 def earnings(request: HttpRequest) -> HttpResponse:
     scope = scope_of(request)
     sources = scope.sources
-    range_key, start, end = earnings_window(request)
+    try:
+        window = earnings_window(request)
+    except BadRange as error:
+        return earnings_refused(request, scope=scope, error=error)
+    range_key, start, end = window.key, window.start, window.end
     earnings_in_range = selectors.team_earnings(sources=sources, start=start, end=end)
     rows = list(earnings_in_range)
     payouts_in_range = selectors.team_payouts(sources=sources, start=start, end=end)
@@ -249,17 +258,32 @@ def earnings(request: HttpRequest) -> HttpResponse:
         "ranges": EARNING_RANGES, "start": start, "end": end, "scope": scope,
         "earning_totals": earning_totals, "payout_totals": payout_totals, "quotes": quotes,
         "total_rows": total_rows(
-            [("Earned in range", total.note("row"), total) for total in fiat_totals(
-                ((r.coin, r.fiat) for r in rows),  # type: ignore[attr-defined]
-                quotes=quotes, amounts=earning_totals)],
+            # Counted by day: two pools' rows of one day share that day's price, or its lack.
+            [("Earned in range", total.note("day"), total) for total in fiat_totals(
+                ((r.coin, r.date, r.fiat) for r in rows),  # type: ignore[attr-defined]
+                quotes=quotes, amounts=earning_totals, unit="day")],
             [("Paid out in range", total.note("payout"), total) for total in fiat_totals(
                 payout_values(payouts, payouts_in_range, prices=day_prices, quotes=quotes),
-                quotes=quotes, amounts=payout_totals)],
+                quotes=quotes, amounts=payout_totals, unit="payout")],
         ),
         "fiat_hint": None if quotes or not (rows or payouts) else fiat_hint(team=request.team),  # type: ignore[attr-defined]
         "query": request.GET.urlencode(),
+        # The custom range's date inputs start from the range shown.
+        "picked_start": start.isoformat() if start else "", "picked_end": end.isoformat(),
     }
     return page(request, "pools/earnings.html", context, "earnings-body")
+
+
+def earnings_refused(request: HttpRequest, *, scope: Scope, error: BadRange) -> HttpResponse:
+    """The page with the reason and the range picker, instead of another range's figures."""
+    today = timezone.now().date()
+    context = {"scope": scope, "ranges": EARNING_RANGES, "range_key": CUSTOM, "end": today,
+               "range_error": error.message, "picked_start": request.GET.get("start", "")[:40],
+               "picked_end": request.GET.get("end", "")[:40]}
+    response = page(request, "pools/earnings.html", context, "earnings-body")
+    # htmx swaps only 2xx answers in; the reason is in the fragment either way.
+    response.status_code = 200 if request.htmx else 400  # type: ignore[attr-defined]
+    return response
 
 
 class Echo:
@@ -278,9 +302,13 @@ def csv_response(filename: str, header: list[str], rows: Any) -> StreamingHttpRe
 
 
 @team_view()
-def earnings_csv(request: HttpRequest) -> StreamingHttpResponse:
+def earnings_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     sources = scope_of(request).sources
-    range_key, start, end = earnings_window(request)
+    try:
+        window = earnings_window(request)
+    except BadRange as error:
+        return bad_range_csv(error)
+    start, end = window.start, window.end
     rows = selectors.team_earnings(sources=sources, start=start, end=end)
     prices = team_day_prices(team=request.team, start=start, end=end)  # type: ignore[attr-defined]
 
@@ -290,19 +318,22 @@ def earnings_csv(request: HttpRequest) -> StreamingHttpResponse:
                 *("" if v.worth is None else f"{v.worth:f}" for v in values)]
 
     return csv_response(
-        f"hashwatch-earnings-{range_key}-{end}.csv",
+        f"hashwatch-earnings-{window.slug}.csv",
         ["date", "source", "coin", "amount", *(f"value_{quote.lower()}" for quote in FIAT)],
         (line(r) for r in rows.iterator()),
     )
 
 
 @team_view()
-def payouts_csv(request: HttpRequest) -> StreamingHttpResponse:
+def payouts_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     sources = scope_of(request).sources
-    range_key, start, end = earnings_window(request)
-    rows = selectors.team_payouts(sources=sources, start=start, end=end)
+    try:
+        window = earnings_window(request)
+    except BadRange as error:
+        return bad_range_csv(error)
+    rows = selectors.team_payouts(sources=sources, start=window.start, end=window.end)
     return csv_response(
-        f"hashwatch-payouts-{range_key}-{end}.csv",
+        f"hashwatch-payouts-{window.slug}.csv",
         # The fee goes last, so scripts that read the earlier columns by position keep working;
         # empty where the pool does not report it.
         ["paid_at", "source", "coin", "amount", "address", "tx", "fee"],
