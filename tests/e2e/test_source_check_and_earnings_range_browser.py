@@ -16,7 +16,7 @@ from dashboard.services import source_create
 from pools.models import DailyEarning
 from simulator import btcpoolkz
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import free_port, screenshot
 from tests.pools.test_fiat_pages import price
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -79,14 +79,28 @@ def test_test_connection_answers_in_place(signed_in, alice, simulator, live_serv
 
 
 @pytest.mark.parametrize(("width", "scheme"), [(1440, "light"), (390, "dark")])
-def test_a_new_source_waits_for_its_first_poll(signed_in, alice, team, width, scheme) -> None:
-    source_create(team=team, kind="btccom", label="Brand new farm with a long name that wraps",
-                  credentials={"access_key": "ak", "puid": "1"})
+def test_a_new_source_waits_for_its_first_poll(signed_in, alice, team, live_server, width, scheme) -> None:
+    # Nothing listens there: the test below must not reach the real pool.
+    source = source_create(team=team, kind="btccom", label="Brand new farm with a long name that wraps",
+                           base_url=f"http://127.0.0.1:{free_port()}",
+                           credentials={"access_key": "ak-stored-secret", "puid": "1"})
     page = signed_in(width, scheme)
     tile = page.locator(".tile").first
     assert "Pending" in tile.inner_text() and "Waiting for its first poll." in tile.inner_text()
     no_sideways_scroll(page, width)
     screenshot(page, f"pending-source-overview-{width}-{scheme}")
+    page.goto(f"{live_server.url}/sources/{source.pk}/")
+    assert "Waiting for its first poll: it was queued" in page.locator("#source-status").inner_text()
+    no_sideways_scroll(page, width)
+    screenshot(page, f"pending-source-detail-{width}-{scheme}")
+    # The edit form tests the stored key when its field is left empty, and never shows it.
+    page.goto(f"{live_server.url}/settings/sources/{source.pk}/edit/")
+    page.get_by_role("button", name="Test connection").click()
+    page.locator("#connection-test .notice").wait_for()
+    assert "ak-stored-secret" not in page.content()
+    assert "Could not reach 127.0.0.1:" in page.locator("#connection-test").inner_text()
+    no_sideways_scroll(page, width)
+    screenshot(page, f"source-edit-test-{width}-{scheme}")
 
 
 @pytest.fixture
