@@ -75,8 +75,8 @@ def failure_words(error: Exception, *, source: Source, spec: SourceKind, http: H
     host = urlsplit(source.effective_base_url).netloc or source.effective_base_url
     if error.reason == "credentials":
         status = f" (HTTP {error.status})" if error.status else ""
-        return (f"{spec.label} refused the key{status}: check the "
-                f"{spec.describe_credentials()}. {message[:1].upper()}{message[1:]}.")
+        return (f"{spec.label} refused the key{status}: check the {credential_labels(spec)}. "
+                f"{message[:1].upper()}{message[1:]}.")
     if error.reason in UNREACHABLE:
         if error.reason == "timeout":
             return f"Could not reach {host}: timed out after {http.timeout[1]:g} s."
@@ -89,6 +89,13 @@ def failure_words(error: Exception, *, source: Source, spec: SourceKind, http: H
     if error.reason == "not_found":
         return f"{host} answered, but {message}."
     return f"{spec.label} answered with an error: {message}."
+
+
+def credential_labels(spec: SourceKind) -> str:
+    """ "API key", "Access key and PUID": the fields as the form names them."""
+    sets = [" and ".join(item.label for item in fields if item.required)
+            for fields in spec.credential_sets if fields]
+    return " or ".join(sets) or "credentials"
 
 
 def connection_test_allowed(*, user_id: int, now: float | None = None) -> bool:

@@ -79,7 +79,7 @@ def test_it_says_the_pool_refused_a_wrong_key(alice, simulator) -> None:
     data = kind_forms(simulator)["btccom"] | {"credential_access_key": "sim-ak-wrong-key"}
     body = client_for(alice).post("/settings/sources/new/btccom/test/", data, **HTMX).content.decode()
     # BTC.com answers a wrong key with a documented error number, not an HTTP status.
-    assert "BTC.com pool refused the key: check the access_key and puid" in body
+    assert "BTC.com pool refused the key: check the Access key and PUID" in body
     assert "err_no 20001" in body
     assert "sim-ak-wrong-key" not in body
 
@@ -87,7 +87,7 @@ def test_it_says_the_pool_refused_a_wrong_key(alice, simulator) -> None:
 def test_a_wrong_btcpoolkz_key_is_named(alice, simulator) -> None:
     data = kind_forms(simulator)["btcpoolkz"] | {"credential_api_key": "sim-kz-nobody"}
     body = client_for(alice).post("/settings/sources/new/btcpoolkz/test/", data, **HTMX).content.decode()
-    assert "BTCpool.kz refused the key" in body and "check the api_key" in body
+    assert "BTCpool.kz refused the key (HTTP 403): check the API key." in body
     assert "sim-kz-nobody" not in body
 
 

@@ -107,7 +107,8 @@ def test_a_new_source_waits_for_its_first_poll(signed_in, alice, team, live_serv
 def month(team: Team) -> date:
     """Two farms crediting BTC for 30 days, with a USD price on one of them."""
     today = timezone.now().astimezone(UTC).date()
-    farms = [source_create(team=team, kind="btccom", label=label, credentials={"access_key": label, "puid": "1"})
+    farms = [source_create(team=team, kind="btccom", label=label,
+                           credentials={"access_key": label, "puid": "1"})
              for label in ("Alpha farm", "Bravo hosting")]
     DailyEarning.objects.bulk_create([
         DailyEarning(source=source, date=today - timedelta(days=n), coin="BTC", amount=Decimal("0.00123"))
