@@ -22,7 +22,7 @@ def overview_totals(*, team: Team, earlier: Mapping[str, Any]) -> dict[str, Any]
     """Per coin: hashrate, earnings, balances (valued at current prices) and workers.
 
     Also tells later sections `unpriced_balances`: balances are shown that no price values."""
-    sources = selectors.team_pool_sources(team=team)
+    sources = selectors.sources_with_figures(selectors.team_pool_sources(team=team))
     if not sources:
         return None
     figures = selectors.team_pool_overview(sources=sources)

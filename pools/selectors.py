@@ -171,6 +171,18 @@ class PoolOverview:
     accounts: dict[int, PoolAccount] = field(default_factory=dict)
 
 
+def sources_with_figures(sources: Sequence[Source]) -> list[Source]:
+    """The sources that have figures to add up: a source not polled yet has none (unless
+    some were stored for it otherwise, as a restore does), and counted in it would show
+    0 H/s and "earnings not reported" for a coin nobody has heard from yet."""
+    waiting = [s.pk for s in sources if not s.polled]
+    stored: set[int] = set()
+    if waiting:
+        stored = set(PoolAccount.objects.filter(source_id__in=waiting).values_list("source_id", flat=True))
+        stored |= set(Balance.objects.filter(source_id__in=waiting).values_list("source_id", flat=True))
+    return [s for s in sources if s.polled or s.pk in stored]
+
+
 def team_pool_overview(*, sources: Sequence[Source]) -> PoolOverview:
     enabled = [source for source in sources if source.enabled]
     accounts = {a.source_id: a for a in PoolAccount.objects.filter(source__in=sources)}

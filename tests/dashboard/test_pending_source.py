@@ -57,6 +57,15 @@ def test_pages_say_it_waits_for_its_first_poll(alice, source) -> None:
     assert "Waiting for its first poll: it was queued when the source was saved" in detail
 
 
+def test_the_overview_adds_no_figures_for_a_pool_not_polled_yet(alice, team) -> None:
+    from dashboard.services import source_create
+
+    source_create(team=team, kind="btccom", label="New farm", credentials={"access_key": "ak", "puid": "1"})
+    body = client_for(alice).get("/").content.decode()
+    assert PENDING_BADGE in body
+    assert "hashrate now" not in body and "not reported" not in body
+
+
 def test_the_page_warns_when_the_first_poll_is_long_overdue(alice, source) -> None:
     Source.objects.filter(pk=source.pk).update(created_at=timezone.now() - timedelta(hours=2))
     body = client_for(alice).get(f"/sources/{source.pk}/").content.decode()
