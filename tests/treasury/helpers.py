@@ -16,11 +16,13 @@ from exchanges.models import DailyPrice
 from pools.models import ACCOUNT, DailyEarning, HashrateDaily, HashrateHourly
 
 
-def flowbtc_with_book(team: Team, *, product: str = "BTCBRL", bids=(), asks=(), label: str = "FlowBTC") -> Source:
+def flowbtc_with_book(team: Team, *, product: str = "BTCBRL", bids=(), asks=(),
+                      label: str = "FlowBTC") -> Source:
     source = Source.objects.filter(team=team, kind="flowbtc", label=label).first() or source_create(
         team=team, kind="flowbtc", label=label, credentials={})
     now = timezone.now()
-    books_store(source=source, books=[OrderBook(product, list(bids), list(asks), now)], origin="rest", now=now)
+    books_store(source=source, books=[OrderBook(product, list(bids), list(asks), now)], origin="rest",
+                now=now)
     return source
 
 

@@ -7,9 +7,9 @@ from decimal import Decimal as D
 import pytest
 from django.utils import timezone
 
-from exchanges.clients.exchanger_base import ExchangeRate, Fee
-from exchanges.selectors_exchanger import RateRow
+from exchanges.clients.exchanger_base import ExchangeRate
 from exchanges.models import ExchangerRate
+from exchanges.selectors_exchanger import RateRow
 from tests.treasury.helpers import exchanger_with_rates, flowbtc_with_book, price
 from treasury.routes import exchanger_route, team_routes
 
