@@ -41,6 +41,11 @@ class Route:
     detail: str = ""  # worst price, slippage, limits: what the page shows beside it
 
 
+def figure(amount: Decimal) -> str:
+    """250,000 or 0.01: thousands separated, no exponent, no trailing zeros."""
+    return f"{amount.normalize():,f}"
+
+
 def fee_amount(fee: Fee | None, base: Decimal) -> Decimal:
     if fee is None:
         return Decimal(0)
@@ -57,22 +62,22 @@ def exchanger_route(*, source: Source, rate: RateRow, amount: Decimal, as_of: da
     limit_of = {rate.from_currency: amount, rate.to_currency: receive}.get(rate.limit_currency)
     if limit_of is not None:
         if rate.min_amount is not None and limit_of < rate.min_amount:
-            problems.append(f"below the minimum of {rate.min_amount.normalize():f} {rate.limit_currency}")
+            problems.append(f"below the minimum of {figure(rate.min_amount)} {rate.limit_currency}")
         if rate.max_amount is not None and rate.max_amount > 0 and limit_of > rate.max_amount:
-            problems.append(f"above the maximum of {rate.max_amount.normalize():f} {rate.limit_currency}")
+            problems.append(f"above the maximum of {figure(rate.max_amount)} {rate.limit_currency}")
     if rate.to_min is not None and receive < rate.to_min:
-        problems.append(f"would receive less than the minimum of {rate.to_min.normalize():f} "
+        problems.append(f"would receive less than the minimum of {figure(rate.to_min)} "
                         f"{rate.to_currency}")
     if rate.to_max is not None and rate.to_max > 0 and receive > rate.to_max:
-        problems.append(f"would receive more than the maximum of {rate.to_max.normalize():f} "
+        problems.append(f"would receive more than the maximum of {figure(rate.to_max)} "
                         f"{rate.to_currency}")
     if receive > rate.reserve:
-        problems.append(f"more than the reserve of {rate.reserve.normalize():f} {rate.to_currency}")
-    limits = [f"reserve {rate.reserve.normalize():f} {rate.to_currency}"]
+        problems.append(f"more than the reserve of {figure(rate.reserve)} {rate.to_currency}")
+    limits = [f"reserve {figure(rate.reserve)} {rate.to_currency}"]
     if rate.min_amount is not None:
-        limits.append(f"min {rate.min_amount.normalize():f} {rate.limit_currency}")
+        limits.append(f"min {figure(rate.min_amount)} {rate.limit_currency}")
     if rate.max_amount:
-        limits.append(f"max {rate.max_amount.normalize():f} {rate.limit_currency}")
+        limits.append(f"max {figure(rate.max_amount)} {rate.limit_currency}")
     return Route(via="btcchange24", source=source, name=f"{rate.from_currency} → {rate.to_currency}",
                  to=rate.to_currency, receive=receive, rate=receive / amount if amount else None,
                  possible=not problems, reason="; ".join(problems), as_of=as_of,
@@ -98,14 +103,15 @@ def book_routes(*, source: Source, coin: str, amount: Decimal) -> list[Route]:
             fill = book_walk(book.bids, amount)
             to, receive, left = quote, fill.total, fill.unfilled
             slip = fill.slippage_pct
-            detail = (f"average {fill.average_price:.2f}, worst {fill.worst_price}, slippage "
-                      f"{slip:.2f}%" if fill.average_price is not None and slip is not None else "")
+            detail = (f"average {fill.average_price:,.2f}, worst {fill.worst_price:,.2f} {quote} per "
+                      f"{base}, slippage {slip:.2f}%" if fill.average_price is not None and slip is not None
+                      else "")
         else:
             spend = book_spend(book.asks, amount)
             to, receive, left = base, spend.bought, spend.unspent
-            detail = f"average {spend.average_price:.2f} {quote} per {base}" if spend.average_price else ""
-        reason = "" if not left else (f"the book is too thin: {left.normalize():f} {coin} of "
-                                      f"{amount.normalize():f} would not fill")
+            detail = f"average {spend.average_price:,.8f} {quote} per {base}" if spend.average_price else ""
+        reason = "" if not left else (f"the book is too thin: {figure(left)} {coin} of "
+                                      f"{figure(amount)} would not fill")
         routes.append(Route("flowbtc", source, f"{product} {'sell' if coin == base else 'buy'}", to, receive,
                             receive / amount if amount else None, not left, reason, as_of, detail=detail))
     return routes

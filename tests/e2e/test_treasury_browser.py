@@ -27,17 +27,17 @@ def treasury_team(team, alice):
     farm = pool(team, label="Itu farm (container 3, hall B)", efficiency_j_per_th="21.5",
                 electricity_price="0.62", electricity_currency="BRL")
     today = timezone.now().date()
+    flowbtc = flowbtc_with_book(team, bids=[(D(331000), D("0.4")), (D(330500), D("0.3")), (D(329000), D(2))],
+                                asks=[(D(332000), D(1))])
     for n in range(30):
         day = today - timedelta(days=n + 1)
         earn(farm, day, f"{D('0.0021') + D(n % 5) / 10000}")
         if n != 6:
-            price(farm, day, f"{330000 - n * 900}")
+            price(flowbtc, day, f"{330000 - n * 900}")
         hours(farm, day, (180 - (n % 7) * 4) * TH, count=15 if n == 3 else 24)
-    price(farm, today, "331500")
+    price(flowbtc, today, "331500")
     Balance.objects.create(source=farm, coin="BTC", unpaid=D("0.0387"), updated_at=timezone.now())
     HeldCoin.objects.create(team=team, coin="BTC", amount=D("1.2"), note="cold wallet")
-    flowbtc_with_book(team, bids=[(D(331000), D("0.4")), (D(330500), D("0.3")), (D(329000), D(2))],
-                      asks=[(D(332000), D(1))])
     exchanger_with_rates(team, [
         ExchangeRate("BTC", "BRL", D(1), D(328000), D(250000), min_amount=D("0.01")),
         ExchangeRate("BTC", "USDTTRC20", D(1), D(61200), D(40000)),
@@ -77,7 +77,7 @@ def test_what_if_i_sell_answers_as_you_type(browser, live_server, treasury_team,
         assert "198,500.00" in text and "196,800.00" in text
         assert "below the minimum of 0.5 BTC" not in text  # 0.6 is above PMUSD's minimum
         page.fill("#sell-amount", "2")
-        result.locator("text=more than the reserve of 250000 BRL").wait_for()
+        result.locator("text=more than the reserve of 250,000 BRL").wait_for()
         page.fill("#sell-amount", "-1")
         result.locator("text=the amount must be more than zero").wait_for()
         page.fill("#sell-amount", "0.6")

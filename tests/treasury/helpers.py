@@ -44,7 +44,7 @@ def earn(source: Source, day: date, amount: str, coin: str = "BTC") -> None:
 
 def price(source: Source, day: date, value: str, coin: str = "BTC", quote: str = "BRL") -> None:
     DailyPrice.objects.update_or_create(source=source, coin=coin, quote=quote, date=day, defaults={
-        "price": Decimal(value), "as_of": datetime.combine(day, time(23), tzinfo=UTC)})
+        "price": Decimal(value), "as_of": min(datetime.combine(day, time(23), tzinfo=UTC), timezone.now())})
 
 
 def hours(source: Source, day: date, hashrate_hs: float, count: int = 24) -> None:

@@ -72,7 +72,7 @@ def test_routes_come_best_first_with_their_reasons(api, team, flowbtc) -> None:
                      "reason": "", "rate": "310000"}
     assert second["via"] == "flowbtc" and second["receive"] == "150000"
     big = api.get("/api/v1/treasury/routes?coin=BTC&amount=1").json()["results"]
-    assert big[-1]["possible"] is False and big[-1]["reason"] == "more than the reserve of 200000 BRL"
+    assert big[-1]["possible"] is False and big[-1]["reason"] == "more than the reserve of 200,000 BRL"
     assert api.get("/api/v1/treasury/routes?coin=BTC&amount=0").status_code == 400
     assert api.get("/api/v1/treasury/routes?amount=1").status_code == 400
 

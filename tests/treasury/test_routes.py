@@ -45,7 +45,7 @@ def test_it_says_when_the_amount_is_above_the_maximum(source) -> None:
 def test_it_says_when_the_reserve_is_too_small(source) -> None:
     # 1.5 BTC would get 90,000 USDT; the exchanger holds 50,000.
     route = exchanger_route(source=source, rate=row(reserve=D(50000)), amount=D("1.5"), as_of=None)
-    assert not route.possible and route.reason == "more than the reserve of 50000 USDT"
+    assert not route.possible and route.reason == "more than the reserve of 50,000 USDT"
     assert route.receive == D(90000)  # still shown, so the team sees what it would have been
 
 
