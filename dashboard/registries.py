@@ -292,11 +292,12 @@ class EarningsColumns:
 
     `values(*, team, sources, start, end)` answers for the whole export in one go: a mapping
     from (source id, day, coin) to one text per header; a row it leaves out gets blanks.
+    None leaves the columns out of this export (nothing of theirs applies to its sources).
     """
 
     name: str
     headers: tuple[str, ...]
-    values: Callable[..., Mapping[tuple[int, Any, str], Sequence[str]]]
+    values: Callable[..., Mapping[tuple[int, Any, str], Sequence[str]] | None]
     order: int = 100
 
 

@@ -23,8 +23,9 @@ ENERGY_OPTIONS = (
           help="The machines' total draw in kW, counted for 24 h on every day the pool reports "
                "earnings. Leave empty to use the efficiency instead."),
     Field("efficiency_j_per_th", "Efficiency (J/TH)", required=False,
-          check=decimal_check(minimum=Decimal(1), maximum=Decimal(100_000), unit="J/TH"),
-          help="Joules per terahash (e.g. 21.5 for an S21): energy follows the measured hashrate."),
+          check=decimal_check(minimum=Decimal("0.1"), maximum=Decimal(10_000_000), unit="J/TH"),
+          help="Joules per terahash (17.5 for an S21, 21.5 for an S19 XP; a scrypt L7 is about "
+               "360,000): energy follows the measured hashrate."),
     Field("electricity_price", "Electricity price per kWh", required=False,
           check=decimal_check(minimum=Decimal(0), maximum=Decimal(1000), unit="per kWh"),
           help="Empty: the team's default from Settings."),

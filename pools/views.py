@@ -286,8 +286,8 @@ def earnings_csv(request: HttpRequest) -> StreamingHttpResponse:
     range_key, start, end = earnings_window(request)
     rows = selectors.team_earnings(sources=sources, start=start, end=end)
     prices = team_day_prices(team=request.team, start=start, end=end)  # type: ignore[attr-defined]
-    extra = [(columns.headers, columns.values(team=request.team, sources=sources,  # type: ignore[attr-defined]
-                                              start=start, end=end)) for columns in earnings_columns()]
+    extra = [(columns.headers, found) for columns in earnings_columns() if (found := columns.values(
+        team=request.team, sources=sources, start=start, end=end)) is not None]  # type: ignore[attr-defined]
 
     def line(row: Any) -> list[str]:
         values = prices.row_values(coin=row.coin, amount=row.amount, day=row.date, quotes=FIAT)

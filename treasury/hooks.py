@@ -11,6 +11,7 @@ from django.utils import timezone
 from dashboard import registries as r
 from dashboard.models import Source, Team
 from pools.selectors import team_pool_sources
+from treasury.demo import on_demo_team_ready
 from treasury.energy import energy_setup
 from treasury.presenters import CSV_HEADERS, csv_texts, profit_charts
 from treasury.profitability import profit_totals, source_profit_days
@@ -34,7 +35,10 @@ def earnings_profitability(*, team: Team, sources: Sequence[Source], start: date
 
 
 def earnings_csv_columns(*, team: Team, sources: Sequence[Source], start: date | None,
-                         end: date) -> dict[tuple[int, Any, str], list[str]]:
+                         end: date) -> dict[tuple[int, Any, str], list[str]] | None:
+    """The profit columns, in an export of which some source has its power set."""
+    if not any(energy_setup(source=s).mode for s in sources):
+        return None
     rows = source_profit_days(team=team, sources=sources, start=start, end=end)
     return {(row.source.pk, row.day, row.coin): csv_texts(row) for row in rows}
 
@@ -55,6 +59,8 @@ def overview_profitability(*, team: Team, earlier: Mapping[str, Any]) -> dict[st
 
 
 def register() -> None:
+    # dispatch_uid: a second ready() (tests) replaces the connection instead of doubling it.
+    r.demo_team_ready.connect(on_demo_team_ready, dispatch_uid="treasury.demo_team_ready")
     r.nav_item_register(r.NavItem("treasury", "Treasury", "treasury", order=350))
     r.audit_group_register(r.AuditGroup("treasury.", "Treasury", {
         "treasury.held_set": "set the amount of a coin held elsewhere to {amount}"}))

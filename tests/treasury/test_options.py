@@ -30,7 +30,7 @@ def test_good_energy_options_are_stored(team) -> None:
 @pytest.mark.parametrize(("options", "message"), [
     ({"power_kw": "lots"}, "option power_kw must be a number of kW, e.g. 1.001 (got 'lots')"),
     ({"power_kw": "-3"}, "option power_kw must be from 0.001 to 1000000 kW (got '-3')"),
-    ({"efficiency_j_per_th": "0"}, "option efficiency_j_per_th must be from 1 to 100000 J/TH (got '0')"),
+    ({"efficiency_j_per_th": "0"}, "option efficiency_j_per_th must be from 0.1 to 10000000 J/TH (got '0')"),
     ({"power_kw": "3", "efficiency_j_per_th": "20"}, "give either power_kw or efficiency_j_per_th, not both"),
     ({"electricity_price": "0.5"}, "electricity_price and electricity_currency go together"),
     ({"electricity_price": "0.5", "electricity_currency": "reais"},

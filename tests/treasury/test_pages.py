@@ -61,6 +61,13 @@ def test_the_earnings_csv_carries_the_profit_columns(alice, farm) -> None:
     assert list(rows[0])[:6] == ["date", "source", "coin", "amount", "value_brl", "value_usd"]
 
 
+def test_the_earnings_csv_keeps_its_columns_where_no_power_is_set(alice, team) -> None:
+    earn(pool(team), timezone.now().date(), "0.001")
+    response = client_for(alice).get("/earnings/earnings.csv")
+    header = b"".join(response.streaming_content).decode().splitlines()[0]
+    assert header == "date,source,coin,amount,value_brl,value_usd"
+
+
 def test_the_overview_shows_the_latest_day_and_30_days(alice, farm) -> None:
     body = client_for(alice).get("/").content.decode()
     assert "Profit, 30 days, BRL" in body and "R$\xa0276.00" in body
