@@ -10,11 +10,12 @@ many of its 24 hours were measured instead of filling the rest in.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
-from dashboard.models import Source
+from dashboard.models import Source, Team
 from pools.models import ACCOUNT, HashrateDaily, HashrateHourly
 
 HOURS_PER_DAY = 24
@@ -52,11 +53,12 @@ class EnergySetup:
         return "no power set"
 
 
-def energy_setup(*, source: Source) -> EnergySetup:
+def energy_setup(*, source: Source, team: Team | None = None) -> EnergySetup:
+    """`team` (the source's) saves a query per source when a page reads many."""
     price = option_decimal(source, "electricity_price")
     currency = str(source.options.get("electricity_currency") or "").upper()
     origin = "source" if price is not None and currency else ""
-    team = source.team
+    team = team or source.team
     if not origin and team.electricity_price is not None and team.electricity_currency:
         price, currency, origin = team.electricity_price, team.electricity_currency.upper(), "team"
     if not origin:
@@ -79,26 +81,27 @@ class DayHashrate:
         return self.average_hs / TERA
 
 
-def day_hashrates(*, source: Source, start: date, end: date) -> dict[date, DayHashrate]:
-    """Each UTC day of [start, end] that has readings: hourly roll-ups where they are kept
-    (90 days), else the daily roll-up, counted as the whole day. Two queries."""
+def day_hashrates(*, sources: Sequence[Source], start: date, end: date) -> dict[int, dict[date, DayHashrate]]:
+    """Per source id, each UTC day of [start, end] that has readings: hourly roll-ups where
+    they are kept (90 days), else the daily roll-up, counted as the whole day. Two queries
+    whatever the number of sources."""
     begin = datetime.combine(start, time(0), tzinfo=UTC)
     stop = datetime.combine(end + timedelta(days=1), time(0), tzinfo=UTC)
-    hours: dict[date, list[Decimal]] = defaultdict(list)
-    for bucket, average in (HashrateHourly.objects.filter(
-            source=source, worker_name=ACCOUNT, bucket__gte=begin, bucket__lt=stop)
-            .values_list("bucket", "hashrate_avg")):
-        hours[bucket.astimezone(UTC).date()].append(Decimal(repr(average)))
-    days = {day: DayHashrate(sum(values, Decimal(0)) / len(values), len(values),
-                             sum(values, Decimal(0)) / TERA)
-            for day, values in hours.items()}
-    for bucket, average in (HashrateDaily.objects.filter(
-            source=source, worker_name=ACCOUNT, bucket__gte=begin, bucket__lt=stop)
-            .values_list("bucket", "hashrate_avg")):
+    window = {"source__in": list(sources), "worker_name": ACCOUNT, "bucket__gte": begin, "bucket__lt": stop}
+    hours: dict[tuple[int, date], list[Decimal]] = defaultdict(list)
+    for source_id, bucket, average in (HashrateHourly.objects.filter(**window)
+                                       .values_list("source_id", "bucket", "hashrate_avg")):
+        hours[(source_id, bucket.astimezone(UTC).date())].append(Decimal(repr(average)))
+    days: dict[int, dict[date, DayHashrate]] = defaultdict(dict)
+    for (source_id, day), values in hours.items():
+        total = sum(values, Decimal(0))
+        days[source_id][day] = DayHashrate(total / len(values), len(values), total / TERA)
+    for source_id, bucket, average in (HashrateDaily.objects.filter(**window)
+                                       .values_list("source_id", "bucket", "hashrate_avg")):
         day = bucket.astimezone(UTC).date()
-        if day not in days:
+        if day not in days[source_id]:
             value = Decimal(repr(average))
-            days[day] = DayHashrate(value, HOURS_PER_DAY, value / TERA * HOURS_PER_DAY)
+            days[source_id][day] = DayHashrate(value, HOURS_PER_DAY, value / TERA * HOURS_PER_DAY)
     return days
 
 

@@ -27,7 +27,7 @@ def earnings_profitability(*, team: Team, sources: Sequence[Source], start: date
     rows = source_profit_days(team=team, sources=sources, start=start, end=end)
     if not rows:
         return None
-    configured = [s for s in sources if energy_setup(source=s).mode]
+    configured = [s for s in sources if energy_setup(source=s, team=team).mode]
     return {"profit_rows": rows if configured else [], "profit_totals": profit_totals(rows),
             "profit_charts": profit_charts(rows, start=start, end=end),
             "profit_unset": [s for s in sources if s not in configured],
@@ -37,7 +37,7 @@ def earnings_profitability(*, team: Team, sources: Sequence[Source], start: date
 def earnings_csv_columns(*, team: Team, sources: Sequence[Source], start: date | None,
                          end: date) -> dict[tuple[int, Any, str], list[str]] | None:
     """The profit columns, in an export of which some source has its power set."""
-    if not any(energy_setup(source=s).mode for s in sources):
+    if not any(energy_setup(source=s, team=team).mode for s in sources):
         return None
     rows = source_profit_days(team=team, sources=sources, start=start, end=end)
     return {(row.source.pk, row.day, row.coin): csv_texts(row) for row in rows}
@@ -45,7 +45,7 @@ def earnings_csv_columns(*, team: Team, sources: Sequence[Source], start: date |
 
 def overview_profitability(*, team: Team, earlier: Mapping[str, Any]) -> dict[str, Any] | None:
     """Today's and the last 30 days' profit, for teams that set power on a source."""
-    sources = [s for s in team_pool_sources(team=team) if energy_setup(source=s).mode]
+    sources = [s for s in team_pool_sources(team=team) if energy_setup(source=s, team=team).mode]
     if not sources:
         return None
     today = timezone.now().date()

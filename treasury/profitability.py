@@ -9,7 +9,7 @@ from another day or guessed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -70,7 +70,8 @@ class ProfitDay:
     setup: EnergySetup
     energy: DayEnergy
     hashrate: DayHashrate | None
-    notes: tuple[str, ...] = field(default=())
+    # Another coin the same machines earned (merged mining): its energy is on the main row.
+    secondary: bool = False
 
     @property
     def currency(self) -> str:
@@ -169,24 +170,25 @@ def source_profit_days(*, team: Team, sources: Sequence[Source], start: date | N
         return []
     first = min(row.date for row in earnings)
     prices = team_day_prices(team=team, start=first, end=end)
-    setups = {source.pk: energy_setup(source=source) for source in sources}
-    hashrates = {source.pk: day_hashrates(source=source, start=first, end=end) for source in sources}
+    setups = {source.pk: energy_setup(source=source, team=team) for source in sources}
+    hashrates = day_hashrates(sources=sources, start=first, end=end)
     rows = []
     for earning in earnings:
         source = earning.source
         setup = setups[source.pk]
-        hashrate = hashrates[source.pk].get(earning.date)
+        hashrate = hashrates.get(source.pk, {}).get(earning.date)
         currency = revenue_currency(setup, prices)
         revenue = revenue_of(prices, coin=earning.coin, amount=earning.amount, day=earning.date,
                              currency=currency)
-        if earning.coin == source_coin(source):
+        main = earning.coin == source_coin(source)
+        if main:
             energy = day_energy(setup, hashrate)
         else:
             # One set of machines: its energy is counted once, on the source's own coin.
             energy = DayEnergy(None, f"The energy of {source.label} is counted on its "
                                      f"{source_coin(source)} row.")
         rows.append(ProfitDay(earning.date, source, earning.coin, earning.amount, revenue, setup,
-                              energy, hashrate))
+                              energy, hashrate, secondary=not main))
     return rows
 
 
@@ -210,7 +212,7 @@ class ProfitTotal:
 def profit_totals(rows: Sequence[ProfitDay]) -> list[ProfitTotal]:
     totals: dict[str, ProfitTotal] = {}
     for row in rows:
-        if not row.setup.mode and row.setup.price is None:
+        if (not row.setup.mode and row.setup.price is None) or row.secondary:
             continue
         total = totals.setdefault(row.currency, ProfitTotal(row.currency))
         profit, cost = row.profit, row.energy_cost

@@ -140,3 +140,34 @@ def test_totals_add_known_days_and_count_the_unknown(team) -> None:
     # (300 - 24) + (600 - 24) = 852; the third day has no price.
     assert total.profit == D("852.00") and total.days == 2 and total.unknown == 1
     assert total.kwh == D(48)
+
+
+def test_a_second_coin_of_the_same_machines_is_not_charged_twice(team) -> None:
+    farm = pool(team, power_kw="1", electricity_price="1", electricity_currency="BRL")
+    earn(farm, DAY, "0.001")
+    earn(farm, DAY, "0.5", coin="NMC")
+    price(farm, DAY, "300000")
+    rows = source_profit_days(team=team, sources=[farm], start=DAY, end=DAY)
+    merged = next(r for r in rows if r.coin == "NMC")
+    assert merged.secondary and merged.energy_kwh is None and "counted on its BTC row" in merged.energy.why
+    (total,) = profit_totals(rows)
+    assert total.profit == D("276.00") and total.unknown == 0
+
+
+def test_many_sources_cost_no_more_queries_than_one(team) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(sources) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            source_profit_days(team=team, sources=sources, start=DAY, end=DAY)
+        return len(captured)
+
+    farms = []
+    for n in range(6):
+        farm = pool(team, label=f"Farm {n}", efficiency_j_per_th="20", electricity_price="1",
+                    electricity_currency="BRL")
+        earn(farm, DAY, "0.001")
+        hours(farm, DAY, 100 * TH)
+        farms.append(farm)
+    assert queries(farms) == queries(farms[:1])
