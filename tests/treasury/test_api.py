@@ -5,9 +5,12 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
+from django.utils import timezone
 
 from dashboard.services import apitoken_create
+from exchanges import live
 from exchanges.clients.exchanger_base import ExchangeRate
+from exchanges.clients.flowbtc_models import OrderBook
 from tests.treasury.helpers import earn, exchanger_with_rates, flowbtc_with_book, hours, pool, price
 from tests.treasury.test_profitability import DAY, TH
 
@@ -104,3 +107,11 @@ def test_profitability_refuses_bad_input(api, team, charlie_source) -> None:
 def test_without_a_token_the_endpoints_answer_401(client, flowbtc) -> None:
     for path in ("/api/v1/treasury/quote", "/api/v1/treasury/routes", "/api/v1/profitability"):
         assert client.get(path).status_code == 401
+
+
+def test_a_quote_reads_the_live_book_while_the_stream_runs(api, flowbtc) -> None:
+    now = timezone.now()
+    live.book_publish(source_id=flowbtc.pk, now=now, book=OrderBook(
+        "BTCBRL", [(D(305000), D(5))], [(D(306000), D(5))], now))
+    body = api.get(f"/api/v1/treasury/quote?source={flowbtc.pk}&product=BTCBRL&amount=1").json()
+    assert body["live"] is True and body["proceeds"] == "305000"
