@@ -12,9 +12,9 @@ from pools.selectors import source_coin, team_pool_sources
 
 DEMO_PRICE, DEMO_CURRENCY = Decimal("0.62"), "BRL"
 # SHA-256 coins follow the measured hashrate at an S19 XP's efficiency; the scrypt account
-# is a fixed rack of L7s (3.4 kW each), to show both ways of counting energy.
+# counts a fixed draw, to show both ways of counting energy.
 DEMO_EFFICIENCY = "21.5"
-DEMO_SCRYPT_POWER_KW = "6.8"
+DEMO_SCRYPT_POWER_KW = "0.9"
 ENERGY_KEYS = ("power_kw", "efficiency_j_per_th")
 
 

@@ -15,10 +15,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.db.models import Avg
+from django.db.models.functions import TruncHour
+
 from dashboard.models import Source, Team
-from pools.models import ACCOUNT, HashrateDaily, HashrateHourly
+from pools.models import ACCOUNT, HashrateDaily, HashrateHourly, HashrateSample
+from pools.retention import RAW_ACCOUNT
 
 HOURS_PER_DAY = 24
+RAW_HOURS = RAW_ACCOUNT
 TERA = Decimal(10) ** 12
 
 
@@ -84,13 +89,24 @@ class DayHashrate:
 def day_hashrates(*, sources: Sequence[Source], start: date, end: date) -> dict[int, dict[date, DayHashrate]]:
     """Per source id, each UTC day of [start, end] that has readings: hourly roll-ups where
     they are kept (90 days), else the daily roll-up, counted as the whole day. Two queries
-    whatever the number of sources."""
+    whatever the number of sources, and one for the hours still only in raw samples."""
     begin = datetime.combine(start, time(0), tzinfo=UTC)
     stop = datetime.combine(end + timedelta(days=1), time(0), tzinfo=UTC)
     window = {"source__in": list(sources), "worker_name": ACCOUNT, "bucket__gte": begin, "bucket__lt": stop}
-    hours: dict[tuple[int, date], list[Decimal]] = defaultdict(list)
+    by_hour: dict[tuple[int, datetime], float] = {}
     for source_id, bucket, average in (HashrateHourly.objects.filter(**window)
                                        .values_list("source_id", "bucket", "hashrate_avg")):
+        by_hour[(source_id, bucket)] = average
+    # The hours not rolled up yet (the current one, the last before the roll-up runs) from
+    # the raw account samples, kept for a week.
+    raw = (HashrateSample.objects.filter(source__in=list(sources), worker_name=ACCOUNT, suspect=False,
+                                         at__gte=max(begin, stop - RAW_HOURS), at__lt=stop)
+           .annotate(hour=TruncHour("at", tzinfo=UTC)).values("source_id", "hour")
+           .annotate(average=Avg("hashrate_hs")).order_by())
+    for group in raw:
+        by_hour.setdefault((group["source_id"], group["hour"]), group["average"])
+    hours: dict[tuple[int, date], list[Decimal]] = defaultdict(list)
+    for (source_id, bucket), average in by_hour.items():
         hours[(source_id, bucket.astimezone(UTC).date())].append(Decimal(repr(average)))
     days: dict[int, dict[date, DayHashrate]] = defaultdict(dict)
     for (source_id, day), values in hours.items():

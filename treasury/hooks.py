@@ -51,8 +51,9 @@ def overview_profitability(*, team: Team, earlier: Mapping[str, Any]) -> dict[st
     today = timezone.now().date()
     rows = source_profit_days(team=team, sources=sources, start=today - timedelta(days=OVERVIEW_DAYS - 1),
                               end=today)
-    # Pools credit a day after it ends, so "today" is the newest day a pool has reported.
-    latest = max((row.day for row in rows), default=None)
+    # Pools credit a day after it ends, or as it goes: the newest day that is over, else today.
+    latest = max((row.day for row in rows if not row.in_progress), default=None) or max(
+        (row.day for row in rows), default=None)
     return {"profit_latest": profit_totals([row for row in rows if row.day == latest]),
             "profit_latest_day": latest, "profit_today": today,
             "profit_month": profit_totals(rows), "profit_days": OVERVIEW_DAYS}

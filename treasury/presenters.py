@@ -25,15 +25,16 @@ def day_ms(day: date) -> int:
 
 
 def profit_charts(rows: Sequence[ProfitDay], *, start: date | None, end: date) -> list[dict[str, Any]]:
-    """Per currency, a bar chart of each day's revenue beside its energy cost (the days
-    either is unknown stay out of that series rather than drawn as zero)."""
+    """Per currency, a bar chart of each day's revenue beside its energy cost, from the rows
+    whose profit is known (as the totals are): a row with either unknown stays out rather
+    than be drawn as a revenue without its cost."""
     revenue: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     cost: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for row in rows:
-        if row.revenue.fiat is not None and row.setup.mode:
-            revenue[row.currency][row.day] += row.revenue.fiat
-        if row.energy_cost is not None:
-            cost[row.setup.currency][row.day] += row.energy_cost
+        if row.profit is None or row.revenue.fiat is None or row.energy_cost is None:
+            continue
+        revenue[row.currency][row.day] += row.revenue.fiat
+        cost[row.currency][row.day] += row.energy_cost
     first = start or min((row.day for row in rows), default=end)
     charts = []
     for currency in sorted(set(revenue) | set(cost)):

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 from decimal import Decimal
+
+from django.utils import timezone
 
 from dashboard.models import Source, Team
 from exchanges.fiat import FIAT, DayPrices, Price, cents, team_day_prices
@@ -72,6 +74,8 @@ class ProfitDay:
     hashrate: DayHashrate | None
     # Another coin the same machines earned (merged mining): its energy is on the main row.
     secondary: bool = False
+    # The UTC day is not over: the pool's figure still grows while a fixed power counts 24 h.
+    in_progress: bool = False
 
     @property
     def currency(self) -> str:
@@ -169,6 +173,7 @@ def source_profit_days(*, team: Team, sources: Sequence[Source], start: date | N
     if not earnings:
         return []
     first = min(row.date for row in earnings)
+    today = timezone.now().astimezone(UTC).date()
     prices = team_day_prices(team=team, start=first, end=end)
     setups = {source.pk: energy_setup(source=source, team=team) for source in sources}
     hashrates = day_hashrates(sources=sources, start=first, end=end)
@@ -188,7 +193,7 @@ def source_profit_days(*, team: Team, sources: Sequence[Source], start: date | N
             energy = DayEnergy(None, f"The energy of {source.label} is counted on its "
                                      f"{source_coin(source)} row.")
         rows.append(ProfitDay(earning.date, source, earning.coin, earning.amount, revenue, setup,
-                              energy, hashrate, secondary=not main))
+                              energy, hashrate, secondary=not main, in_progress=earning.date >= today))
     return rows
 
 

@@ -20,7 +20,7 @@ def test_the_demo_signal_sets_energy_where_none_is_set(team) -> None:
     demo_team_ready.send(sender=Team, team=team)
     demo_team_ready.send(sender=Team, team=team)  # every demo start sends it again
     assert Source.objects.get(pk=btc.pk).options["efficiency_j_per_th"] == "21.5"
-    assert Source.objects.get(pk=ltc.pk).options["power_kw"] == "6.8"
+    assert Source.objects.get(pk=ltc.pk).options["power_kw"] == "0.9"
     assert Source.objects.get(pk=own.pk).options == {"currency": "BTC", "power_kw": "12"}
     team.refresh_from_db()
     assert team.electricity_price == D("0.62") and team.electricity_currency == "BRL"

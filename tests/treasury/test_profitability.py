@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal as D
 
 import pytest
+from django.utils import timezone
 
+from pools.models import ACCOUNT, HashrateSample
 from tests.treasury.helpers import daily, earn, hours, pool, price
 from treasury.profitability import profit_totals, source_profit_days
 
@@ -171,3 +173,17 @@ def test_many_sources_cost_no_more_queries_than_one(team) -> None:
         hours(farm, DAY, 100 * TH)
         farms.append(farm)
     assert queries(farms) == queries(farms[:1])
+
+
+def test_hours_not_rolled_up_yet_come_from_the_raw_samples(team) -> None:
+    today = timezone.now().astimezone(UTC).date()
+    farm = pool(team, efficiency_j_per_th="20", electricity_price="1", electricity_currency="BRL")
+    earn(farm, today, "0.0001")
+    midnight = datetime.combine(today, time(0), tzinfo=UTC)
+    # Two readings in the first hour (averaging 100 TH/s), none rolled up yet.
+    for minute, value in ((5, 90 * TH), (35, 110 * TH)):
+        HashrateSample.objects.create(source=farm, worker_name=ACCOUNT,
+                                      at=midnight + timedelta(minutes=minute), hashrate_hs=value)
+    row = one(team, farm, day=today)
+    assert row.energy_kwh == D("2.000") and row.hashrate.hours == 1  # 2 kW for one hour
+    assert row.in_progress
