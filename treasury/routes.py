@@ -24,6 +24,7 @@ class Equivalent:
     amount: Decimal
     currency: str
     rate_text: str  # which rate made it, "" when `to` is that currency already
+    rate_short: str = ""  # the same, short enough to stand under the figure
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,9 @@ class Route:
     as_of: datetime | None
     equivalent: Equivalent | None = None
     detail: str = ""  # worst price, slippage, limits: what the page shows beside it
+
+
+EIGHT_PLACES = Decimal("0.00000001")
 
 
 def figure(amount: Decimal) -> str:
@@ -110,7 +114,9 @@ def book_routes(*, source: Source, coin: str, amount: Decimal) -> list[Route]:
             spend = book_spend(book.asks, amount)
             to, receive, left = base, spend.bought, spend.unspent
             detail = f"average {spend.average_price:,.8f} {quote} per {base}" if spend.average_price else ""
-        reason = "" if not left else (f"the book is too thin: {figure(left)} {coin} of "
+        # Eight places: a spend walk divides, and its remainder runs to Decimal's precision.
+        unfilled = figure(left.quantize(EIGHT_PLACES))
+        reason = "" if not left else (f"the book is too thin: {unfilled} {coin} of "
                                       f"{figure(amount)} would not fill")
         routes.append(Route("flowbtc", source, f"{product} {'sell' if coin == base else 'buy'}", to, receive,
                             receive / amount if amount else None, not left, reason, as_of, detail=detail))
@@ -125,7 +131,8 @@ def equivalent_of(route: Route, *, prices: dict[str, list[Price]], reference: st
     for price in prices.get(route.to, []):
         if price.quote == reference:
             return Equivalent(route.receive * price.price, reference,
-                              f"at {price.basis} {price.text} per {route.to}, from {price.source_label}")
+                              f"at {price.basis} {price.text} per {route.to}, from {price.source_label}",
+                              f"at {price.text}/{route.to}")
     return None
 
 
