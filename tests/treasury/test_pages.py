@@ -71,7 +71,7 @@ def test_the_earnings_csv_keeps_its_columns_where_no_power_is_set(alice, team) -
 def test_the_overview_shows_the_latest_day_and_30_days(alice, farm) -> None:
     body = client_for(alice).get("/").content.decode()
     assert "Profit, 30 days, BRL" in body and "R$\xa0276.00" in body
-    assert "1 day unknown" in body
+    assert "1 source-day unknown" in body
 
 
 def test_the_treasury_page_values_balances_three_ways(alice, team, farm) -> None:
