@@ -17,6 +17,8 @@ from treasury.presenters import CSV_HEADERS, csv_texts, profit_charts
 from treasury.profitability import profit_totals, source_profit_days
 
 OVERVIEW_DAYS = 30
+# A year of 50 sources is 18,000 rows: the page lists the newest, the CSV has them all.
+PROFIT_ROWS_SHOWN = 200
 
 
 def earnings_profitability(*, team: Team, sources: Sequence[Source], start: date | None,
@@ -28,7 +30,8 @@ def earnings_profitability(*, team: Team, sources: Sequence[Source], start: date
     if not rows:
         return None
     configured = [s for s in sources if energy_setup(source=s, team=team).mode]
-    return {"profit_rows": rows if configured else [], "profit_totals": profit_totals(rows),
+    return {"profit_rows": rows[:PROFIT_ROWS_SHOWN] if configured else [], "profit_row_count": len(rows),
+            "profit_totals": profit_totals(rows),
             "profit_charts": profit_charts(rows, start=start, end=end),
             "profit_unset": [s for s in sources if s not in configured],
             "profit_sources": sources}
