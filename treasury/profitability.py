@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date
 from decimal import Decimal
+from functools import cached_property
 
 from django.utils import timezone
 
@@ -89,18 +90,18 @@ class ProfitDay:
     def energy_kwh(self) -> Decimal | None:
         return None if self.energy.kwh is None else self.energy.kwh.quantize(KWH_PLACES)
 
-    @property
+    @cached_property
     def energy_cost(self) -> Decimal | None:
         if self.energy.kwh is None or self.setup.price is None:
             return None
         return cents(self.energy.kwh * self.setup.price)
 
-    @property
+    @cached_property
     def comparable(self) -> bool:
         """Revenue and energy cost are in one currency."""
         return bool(self.setup.currency) and self.setup.currency == self.revenue.currency
 
-    @property
+    @cached_property
     def profit(self) -> Decimal | None:
         cost = self.energy_cost
         if cost is None or self.revenue.fiat is None or not self.comparable:
@@ -169,31 +170,33 @@ def source_profit_days(*, team: Team, sources: Sequence[Source], start: date | N
                        end: date) -> list[ProfitDay]:
     """A row per earnings row of the sources in [start, end] (start None: from the first),
     newest first, as the Earnings page lists them."""
-    earnings = list(team_earnings(sources=sources, start=start, end=end))
+    # Plain values: a row per source and day, without loading (and decrypting) its source again.
+    earnings = list(team_earnings(sources=sources, start=start, end=end).select_related(None)
+                    .values_list("source_id", "date", "coin", "amount"))
     if not earnings:
         return []
-    first = min(row.date for row in earnings)
+    by_id = {source.pk: source for source in sources}
+    first = min(day for _, day, _, _ in earnings)
     today = timezone.now().astimezone(UTC).date()
     prices = team_day_prices(team=team, start=first, end=end)
     setups = {source.pk: energy_setup(source=source, team=team) for source in sources}
     hashrates = day_hashrates(sources=sources, start=first, end=end)
     rows = []
-    for earning in earnings:
-        source = earning.source
+    for source_id, day, coin, amount in earnings:
+        source = by_id[source_id]
         setup = setups[source.pk]
-        hashrate = hashrates.get(source.pk, {}).get(earning.date)
+        hashrate = hashrates.get(source.pk, {}).get(day)
         currency = revenue_currency(setup, prices)
-        revenue = revenue_of(prices, coin=earning.coin, amount=earning.amount, day=earning.date,
-                             currency=currency)
-        main = earning.coin == source_coin(source)
+        revenue = revenue_of(prices, coin=coin, amount=amount, day=day, currency=currency)
+        main = coin == source_coin(source)
         if main:
             energy = day_energy(setup, hashrate)
         else:
             # One set of machines: its energy is counted once, on the source's own coin.
             energy = DayEnergy(None, f"The energy of {source.label} is counted on its "
                                      f"{source_coin(source)} row.")
-        rows.append(ProfitDay(earning.date, source, earning.coin, earning.amount, revenue, setup,
-                              energy, hashrate, secondary=not main, in_progress=earning.date >= today))
+        rows.append(ProfitDay(day, source, coin, amount, revenue, setup, energy, hashrate,
+                              secondary=not main, in_progress=day >= today))
     return rows
 
 

@@ -34,11 +34,12 @@ OVERVIEW_MS = 200.0
 def bench_user(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[User]:
     with django_db_blocker.unblock():
         user = User.objects.create_user("bench", "bench@example.com", "bench-password")
-        team = Team.objects.create(name="Bench Mining", slug="bench-mining", electricity_price=Decimal("0.62"),
-                                   electricity_currency="BRL")
+        team = Team.objects.create(name="Bench Mining", slug="bench-mining",
+                                   electricity_price=Decimal("0.62"), electricity_currency="BRL")
         Membership.objects.create(team=team, user=user, role=Role.OWNER)
         today = timezone.now().date()
-        flowbtc = flowbtc_with_book(team, bids=[(Decimal(330000 - n * 50), Decimal("0.3")) for n in range(50)])
+        levels = [(Decimal(330000 - n * 50), Decimal("0.3")) for n in range(50)]
+        flowbtc = flowbtc_with_book(team, bids=levels)
         DailyPrice.objects.bulk_create([
             DailyPrice(source=flowbtc, coin="BTC", quote="BRL", date=today - timedelta(days=n),
                        price=Decimal(330000 - n * 500), as_of=timezone.now()) for n in range(DAYS + 1)])
