@@ -16,6 +16,7 @@ from django.test import Client
 from django.utils import timezone
 from pytest_django import DjangoDbBlocker
 
+from dashboard import registries
 from dashboard.models import Membership, Role, Team
 from dashboard.services import source_create
 from exchanges.models import DailyPrice
@@ -86,3 +87,13 @@ def test_sale_routes(signed_in: Client) -> None:
     seconds, response = time_page(signed_in, "/api/v1/treasury/routes?coin=BTC&amount=5", runs=RUNS)
     assert response.json()["results"][0]["possible"] is True
     report_durations(4, "routes for 5 BTC through a 50-level book", seconds, unit="ms")
+
+
+def test_overview_without_profitability_for_comparison(signed_in: Client) -> None:
+    """The same page without the section: the difference is what profitability costs."""
+    section = registries.OVERVIEW_SECTIONS.pop("profitability")
+    try:
+        seconds, _ = time_page(signed_in, "/", runs=RUNS)
+    finally:
+        registries.overview_section_register(section)
+    report_durations(4, f"overview without profitability, {SOURCES} sources (same data)", seconds, unit="ms")
