@@ -53,7 +53,7 @@ lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	PYTHONPATH=. $(VENV)/bin/lint-imports --no-cache
 	@mkdir -p var
-	$(LINT_ENV) $(VENV)/bin/mypy dashboard pools exchanges alerts metrics simulator
+	$(LINT_ENV) $(VENV)/bin/mypy dashboard pools exchanges alerts treasury metrics simulator
 	@# A model change without its migration would fail on every install's `migrate`.
 	$(LINT_ENV) $(PY) manage.py makemigrations --check --dry-run
 

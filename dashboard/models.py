@@ -22,6 +22,15 @@ class Team(models.Model):
         "Require two-factor sign-in", default=False,
         help_text="Members without an authenticator app set up are sent to set one up first.",
     )
+    # The default for pool sources that set no electricity price of their own.
+    electricity_price = models.DecimalField(
+        "Electricity price per kWh", max_digits=20, decimal_places=8, null=True, blank=True,
+        help_text="What a kWh costs the team; a pool source's own price overrides it. "
+                  "Empty: no energy cost is computed.",
+    )
+    electricity_currency = models.CharField(
+        max_length=10, blank=True, help_text="The currency of the electricity price, e.g. BRL or USD.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

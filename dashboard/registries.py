@@ -8,6 +8,7 @@ instead of adding a copy, and every list comes out in a defined order: `order`, 
 - overview sections: blocks of the overview page, each a template fragment and its context;
 - source panels and source links: what a source's page shows for the kinds an app serves;
 - worker panels: what a worker's page shows beside the pool's own figures;
+- earnings panels and columns: blocks of the Earnings page and columns of its CSV;
 - navigation items: the app's pages in the top bar;
 - audit groups: how the audit log names and filters an app's actions;
 - health checks: extra keys of /healthz and their verdicts;
@@ -18,7 +19,7 @@ instead of adding a copy, and every list comes out in a defined order: `order`, 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
@@ -247,6 +248,69 @@ def source_api_extras(*, sources: list[Source]) -> dict[int, dict[str, Any]]:
         for source in sources:
             extras[source.pk][field.name] = values.get(source.pk, field.default)
     return extras
+
+
+# The Earnings page and its CSV ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EarningsPanel:
+    """A block of the Earnings page, under its totals and charts (treasury: profitability).
+
+    `context(*, team, sources, start, end)` gets the page's pool sources and its range of
+    UTC days (`start` None: from the first) and returns what `template` renders with, or
+    None to leave the block out.
+    """
+
+    name: str
+    template: str
+    context: Callable[..., Mapping[str, Any] | None]
+    order: int = 100
+
+
+EARNINGS_PANELS: dict[str, EarningsPanel] = {}
+
+
+def earnings_panel_register(panel: EarningsPanel) -> EarningsPanel:
+    EARNINGS_PANELS[panel.name] = panel
+    return panel
+
+
+def earnings_panel_fragments(*, team: Team, sources: list[Source], start: Any, end: Any) -> list[Fragment]:
+    fragments = []
+    for panel in ordered(EARNINGS_PANELS.values()):
+        context = panel.context(team=team, sources=sources, start=start, end=end)
+        if context is not None:
+            fragments.append(Fragment(panel.template, context))
+    return fragments
+
+
+@dataclass(frozen=True)
+class EarningsColumns:
+    """Columns appended to each row of the earnings CSV, after the pools' own (so scripts
+    reading earlier columns by position keep working).
+
+    `values(*, team, sources, start, end)` answers for the whole export in one go: a mapping
+    from (source id, day, coin) to one text per header; a row it leaves out gets blanks.
+    None leaves the columns out of this export (nothing of theirs applies to its sources).
+    """
+
+    name: str
+    headers: tuple[str, ...]
+    values: Callable[..., Mapping[tuple[int, Any, str], Sequence[str]] | None]
+    order: int = 100
+
+
+EARNINGS_COLUMNS: dict[str, EarningsColumns] = {}
+
+
+def earnings_columns_register(columns: EarningsColumns) -> EarningsColumns:
+    EARNINGS_COLUMNS[columns.name] = columns
+    return columns
+
+
+def earnings_columns() -> list[EarningsColumns]:
+    return ordered(EARNINGS_COLUMNS.values())
 
 
 # Navigation ------------------------------------------------------------------------------

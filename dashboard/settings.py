@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "pools",
     "exchanges",
     "alerts",
+    "treasury",
     "metrics",
 ]
 # The upstream simulator (fake upstream APIs, `manage.py simulator` and `manage.py demo`) is a

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from typing import Any, Protocol
 
@@ -26,6 +27,23 @@ class Field:
     help: str = ""
     choices: tuple[str, ...] = ()
     default: str = ""
+    # What is wrong with a given value, or "" when it is fine (beyond `choices`).
+    check: Callable[[str], str] | None = None
+
+
+def decimal_check(*, minimum: Decimal, maximum: Decimal, unit: str) -> Callable[[str], str]:
+    """A check for a number option: a plain decimal within [minimum, maximum] of `unit`."""
+
+    def problem(value: str) -> str:
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            return f"must be a number of {unit}, e.g. {minimum + 1} (got {value!r})"
+        if not number.is_finite() or not minimum <= number <= maximum:
+            return f"must be from {minimum} to {maximum} {unit} (got {value!r})"
+        return ""
+
+    return problem
 
 
 @dataclass(frozen=True)
@@ -73,6 +91,8 @@ class SourceKind:
     # Dotted path of `f(snapshot) -> str`: what a fetch found, in a few words ("128 workers,
     # balance 0.0123 BTC"), for "Test connection".
     describe_path: str = ""
+    # Checks across options (two that exclude each other): each returns a problem or "".
+    option_rules: tuple[Callable[[Mapping[str, Any]], str], ...] = ()
 
     @cached_property
     def credential_fields(self) -> tuple[Field, ...]:
@@ -98,9 +118,12 @@ class SourceKind:
             elif known[name].choices and str(value) not in known[name].choices:
                 choices = ", ".join(known[name].choices)
                 problems.append(f"option {name} must be one of {choices} (got {value!r})")
+            elif (check := known[name].check) and (problem := check(str(value))):
+                problems.append(f"option {name} {problem}")
         for item in self.options:
             if item.required and not options.get(item.name) and not item.default:
                 problems.append(f"option {item.name} is required ({item.label})")
+        problems += [problem for rule in self.option_rules if (problem := rule(options))]
         return problems
 
     def credential_problems(self, credentials: Mapping[str, str]) -> list[str]:

@@ -32,5 +32,6 @@ urlpatterns = [
     path("", include("pools.urls")),
     path("", include("exchanges.urls")),
     path("", include("alerts.urls")),
+    path("", include("treasury.urls")),
     path("", include("metrics.urls")),
 ]

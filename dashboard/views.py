@@ -115,7 +115,23 @@ class TeamForm(forms.ModelForm):
 
     class Meta:
         model = Team
-        fields = ["name", "timezone", "require_2fa"]
+        fields = ["name", "timezone", "require_2fa", "electricity_price", "electricity_currency"]
+
+    def clean_electricity_currency(self) -> str:
+        code = self.cleaned_data["electricity_currency"].strip().upper()
+        if code and not (code.isalpha() and 3 <= len(code) <= 10):
+            raise ValidationError("Use a currency code such as BRL or USD.")
+        return code
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        price, currency = data.get("electricity_price"), data.get("electricity_currency")
+        if price is not None and price < 0:
+            self.add_error("electricity_price", "A price cannot be negative.")
+        if (price is None) != (not currency) and "electricity_currency" not in self.errors:
+            self.add_error("electricity_currency" if price is not None else "electricity_price",
+                           "Give the price and its currency together, or leave both empty.")
+        return data
 
 
 @team_view()

@@ -1,6 +1,10 @@
 """The pool kinds this app serves, registered with the source registry."""
 
-from dashboard.sources import Field, SourceKind, register
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from dashboard.sources import Field, SourceKind, decimal_check, register
 
 # One /metrics series per worker: off by default, because a farm of 30,000 workers would
 # add 30,000 series to the Prometheus server that scrapes it (see the README).
@@ -10,6 +14,37 @@ METRICS_PER_WORKER = Field(
     help="On: /metrics carries each worker's hashrate, one Prometheus series per worker. "
          "Leave off for large farms; the account's figures are always there.",
 )
+
+# What the machines behind a pool account burn, for the profitability figures: a fixed
+# draw, or an efficiency applied to the measured hashrate (so a dead worker costs nothing).
+ENERGY_OPTIONS = (
+    Field("power_kw", "Power (kW)", required=False,
+          check=decimal_check(minimum=Decimal("0.001"), maximum=Decimal(1_000_000), unit="kW"),
+          help="The machines' total draw in kW, counted for 24 h on every day the pool reports "
+               "earnings. Leave empty to use the efficiency instead."),
+    Field("efficiency_j_per_th", "Efficiency (J/TH)", required=False,
+          check=decimal_check(minimum=Decimal("0.1"), maximum=Decimal(10_000_000), unit="J/TH"),
+          help="Joules per terahash (17.5 for an S21, 21.5 for an S19 XP; a scrypt L7 is about "
+               "360,000): energy follows the measured hashrate."),
+    Field("electricity_price", "Electricity price per kWh", required=False,
+          check=decimal_check(minimum=Decimal(0), maximum=Decimal(1000), unit="per kWh"),
+          help="Empty: the team's default from Settings."),
+    Field("electricity_currency", "Electricity currency", required=False,
+          check=lambda value: "" if value.isalpha() and 3 <= len(value) <= 10 and value.isupper() else
+          f"must be a currency code in capitals, e.g. BRL or USD (got {value!r})",
+          help="The currency of the electricity price, e.g. BRL or USD."),
+)
+
+
+def energy_rules(options: Mapping[str, Any]) -> str:
+    if options.get("power_kw") and options.get("efficiency_j_per_th"):
+        return ("give either power_kw or efficiency_j_per_th, not both: a fixed draw and a "
+                "draw that follows the hashrate cannot both be right")
+    if bool(options.get("electricity_price")) != bool(options.get("electricity_currency")):
+        return ("electricity_price and electricity_currency go together: give both, or leave "
+                "both empty to use the team's default from Settings")
+    return ""
+
 
 BTCCOM = register(SourceKind(
     kind="btccom",
@@ -32,7 +67,9 @@ BTCCOM = register(SourceKind(
               help="Empty: the first polls back-fill all the history the pool keeps; a number "
                    "reads no further back than that many days."),
         METRICS_PER_WORKER,
+        *ENERGY_OPTIONS,
     ),
+    option_rules=(energy_rules,),
     default_interval=60,
 ))
 
@@ -56,7 +93,9 @@ BTCPOOLKZ = register(SourceKind(
               help="Empty: the first polls back-fill all the history the pool keeps; a number "
                    "reads no further back than that many days."),
         METRICS_PER_WORKER,
+        *ENERGY_OPTIONS,
     ),
+    option_rules=(energy_rules,),
     default_interval=60,
 ))
 
@@ -100,6 +139,8 @@ SBICRYPTO = register(SourceKind(
         Field("virtual_subaccounts", "Virtual subaccount ids", required=False,
               help="Comma-separated; with collector ids, read only these virtual subaccounts."),
         METRICS_PER_WORKER,
+        *ENERGY_OPTIONS,
     ),
+    option_rules=(energy_rules,),
     default_interval=60,
 ))

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from dashboard.models import Source
 from dashboard.pages import page
-from dashboard.registries import worker_panel_fragments
+from dashboard.registries import earnings_columns, earnings_panel_fragments, worker_panel_fragments
 from dashboard.selectors import team_source_get
 from dashboard.teams import team_view
 from exchanges.fiat import FIAT, DayPrices, Valued, fiat_hint, team_day_prices
@@ -270,6 +270,9 @@ def earnings(request: HttpRequest) -> HttpResponse:
         "query": request.GET.urlencode(),
         # The custom range's date inputs start from the range shown.
         "picked_start": start.isoformat() if start else "", "picked_end": end.isoformat(),
+        # What other apps show about the same days (treasury: profitability).
+        "earnings_panels": earnings_panel_fragments(
+            team=request.team, sources=sources, start=start, end=end),  # type: ignore[attr-defined]
     }
     return page(request, "pools/earnings.html", context, "earnings-body")
 
@@ -311,15 +314,20 @@ def earnings_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     start, end = window.start, window.end
     rows = selectors.team_earnings(sources=sources, start=start, end=end)
     prices = team_day_prices(team=request.team, start=start, end=end)  # type: ignore[attr-defined]
+    extra = [(columns.headers, found) for columns in earnings_columns() if (found := columns.values(
+        team=request.team, sources=sources, start=start, end=end)) is not None]  # type: ignore[attr-defined]
 
     def line(row: Any) -> list[str]:
         values = prices.row_values(coin=row.coin, amount=row.amount, day=row.date, quotes=FIAT)
+        key = (row.source_id, row.date, row.coin)
         return [row.date.isoformat(), row.source.label, row.coin, f"{row.amount.normalize():f}",
-                *("" if v.worth is None else f"{v.worth:f}" for v in values)]
+                *("" if v.worth is None else f"{v.worth:f}" for v in values),
+                *(text for headers, found in extra for text in found.get(key, [""] * len(headers)))]
 
     return csv_response(
         f"hashwatch-earnings-{window.slug}.csv",
-        ["date", "source", "coin", "amount", *(f"value_{quote.lower()}" for quote in FIAT)],
+        ["date", "source", "coin", "amount", *(f"value_{quote.lower()}" for quote in FIAT),
+         *(header for headers, _ in extra for header in headers)],
         (line(r) for r in rows.iterator()),
     )
 

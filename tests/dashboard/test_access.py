@@ -153,6 +153,13 @@ ENDPOINTS = [
     Endpoint("alert silences", "get", "/alerts/silences/"),
     Endpoint("alert silence: add", "post", "/alerts/silences/", writes=True),
     Endpoint("alert silence: end", "post", "/alerts/silences/{silence}/end/", writes=True),
+    Endpoint("treasury", "get", "/treasury/?coin=BTC&amount=0.5"),
+    Endpoint("treasury: what if I sell", "get", "/treasury/sell/?coin=BTC&amount=0.5"),
+    Endpoint("treasury: held elsewhere", "post", "/treasury/held/", writes=True),
+    Endpoint("api treasury quote", "get",
+             "/api/v1/treasury/quote?source={flowbtc}&product=BTCBRL&side=sell&amount=0.5", api=True),
+    Endpoint("api treasury routes", "get", "/api/v1/treasury/routes?coin=BTC&amount=0.5", api=True),
+    Endpoint("api profitability", "get", "/api/v1/profitability?source={id}", api=True),
 ]
 IDS = [e.name for e in ENDPOINTS]
 

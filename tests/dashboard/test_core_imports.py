@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dashboard
 
-FEATURE_APPS = ("pools", "exchanges", "alerts", "metrics")
+FEATURE_APPS = ("pools", "exchanges", "alerts", "treasury", "metrics")
 CORE = Path(dashboard.__file__).parent
 
 

@@ -92,7 +92,7 @@ def test_a_team_without_sources_asks_no_section(team: Team, bob, registered) -> 
 
 def test_the_apps_register_their_sections_in_order() -> None:
     names = [s.name for s in registries.overview_sections()]
-    assert names == ["alerts-firing", "pool-totals", "fiat-line", "pool-charts", "sources"]
+    assert names == ["alerts-firing", "pool-totals", "fiat-line", "profitability", "pool-charts", "sources"]
     assert registries.overview_head_templates() == ["pools/_chart_head.html"]
 
 
