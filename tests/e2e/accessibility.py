@@ -51,7 +51,11 @@ RUN_AXE = """(tags) => axe.run(document, {
   runOnly: {type: 'tag', values: tags}, resultTypes: ['violations'],
 }).then(r => r.violations.map(v => ({
   id: v.id, impact: v.impact,
-  nodes: v.nodes.map(n => ({target: n.target.join(' '), summary: (n.failureSummary || '').split('\\n')[1] || ''})),
+  nodes: v.nodes.map(n => ({
+    target: n.target.join(' '),
+    // "Fix any of the following:" and then what is wrong, a line each.
+    summary: (n.failureSummary || '').split('\\n').slice(1).map(line => line.trim()).join(' / '),
+  })),
 })))"""
 
 

@@ -15,7 +15,6 @@ import pytest
 from playwright.sync_api import expect
 
 from dashboard.models import Source
-from tests.conftest import PASSWORD
 from tests.e2e.accessibility import forget_market, market_source, new_context, sign_in
 from tests.e2e.test_exchanger_browser import exchanger  # noqa: F401  (a fixture)
 from tests.e2e.test_pools_browser import history  # noqa: F401  (a fixture)
