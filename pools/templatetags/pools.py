@@ -22,7 +22,8 @@ def sort_header(context: template.Context, field: str, label: str, css: str = ""
     """A column header that sorts by `field`, and reverses when it already does.
 
     aria-sort belongs on the header cell (a link may not carry it); the arrow is drawn for
-    the eye only, since aria-sort already tells a screen reader the order."""
+    the eye only, since aria-sort already tells a screen reader the order. The link's id lets
+    HTMX give it focus back once the table it sorted is swapped in."""
     current = context.get("sort", "name")
     descending = current == f"-{field}"
     target = field if descending or current != field else f"-{field}"
@@ -30,11 +31,11 @@ def sort_header(context: template.Context, field: str, label: str, css: str = ""
     base = context["query_without"]["sort"]
     href = f"?{base}&sort={target}" if base else f"?sort={target}"
     return format_html(
-        '<th scope="col"{} aria-sort="{}"><a href="{}" hx-get="{}" hx-target="#workers-table"'
+        '<th scope="col"{} aria-sort="{}"><a id="sort-{}" href="{}" hx-get="{}" hx-target="#workers-table"'
         ' hx-swap="outerHTML" hx-push-url="true">{}<span aria-hidden="true">{}</span></a></th>',
         format_html(' class="{}"', css) if css else "",
         "descending" if descending else "ascending" if current == field else "none",
-        href, href, label, arrow,
+        field, href, href, label, arrow,
     )
 
 

@@ -80,6 +80,8 @@ def test_every_action_works_from_the_keyboard(browser, alice, history, live_serv
         expect(page.locator(".segmented a[aria-current='true']")).to_have_text("7d")
         assert "range=7d" in page.url
         expect(page.locator("figure.chart[data-drawn]").first).to_be_visible()
+        # The swapped-in tab keeps the focus, so the next Tab goes on from there.
+        assert focused(page, "el.getAttribute('aria-current') === 'true' && el.textContent.trim()") == "7d"
 
         # Sort and filter the workers.
         page.goto(f"{live_server.url}/workers/")
@@ -88,6 +90,7 @@ def test_every_action_works_from_the_keyboard(browser, alice, history, live_serv
         page.keyboard.press("Enter")
         header = page.locator("#workers-table th", has_text="Hashrate").first
         expect(header).to_have_attribute("aria-sort", "ascending")
+        assert focused(page, "el.id") == "sort-hashrate"
         tab_to(page, "el.classList.contains('chip') && el.textContent.includes('Offline')")
         page.keyboard.press("Enter")
         expect(page.locator(".chip-on")).to_contain_text("Offline")
