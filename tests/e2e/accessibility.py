@@ -47,6 +47,45 @@ OPEN_CHART_TABLES = """async () => {
   await frame(); await frame();
 }"""
 
+# One sample of every badge, chip, message, notice and status text style the stylesheets
+# define, whether or not the data shows it today, so the whole palette is checked.
+PALETTE = """async () => {
+  const app = document.querySelector('link[href*="css/app.css"]');
+  await Promise.all(['exchanger.css', 'markets.css'].map(name => new Promise(done => {
+    const link = document.createElement('link');
+    link.rel = 'stylesheet';
+    link.href = app.href.replace('app.css', name);
+    link.onload = done;
+    document.head.append(link);
+  })));
+  const kinds = {badge: 'span', chip: 'span', message: 'div', notice: 'div'};
+  const texts = ['warn-text', 'error-note', 'fiat-stale', 'tile-error-text', 'stat-hero'];
+  const names = new Set();
+  for (const sheet of document.styleSheets) {
+    for (const rule of sheet.cssRules) {
+      const found = (rule.selectorText || '').matchAll(/\\.((?:badge|chip|message|notice)-[\\w-]+)/g);
+      for (const m of found) names.add(m[1]);
+    }
+  }
+  const box = document.createElement('div');
+  box.id = 'palette';
+  box.className = 'card';
+  for (const name of [...names].sort()) {
+    const el = document.createElement(kinds[name.split('-')[0]]);
+    el.className = name.split('-')[0] + ' ' + name;
+    el.textContent = 'Sample of ' + name;
+    box.append(el);
+  }
+  for (const name of texts) {
+    const el = document.createElement('p');
+    el.className = name;
+    el.textContent = 'Sample of ' + name;
+    box.append(el);
+  }
+  document.querySelector('main').append(box);
+  return [...names, ...texts];
+}"""
+
 RUN_AXE = """(tags) => axe.run(document, {
   runOnly: {type: 'tag', values: tags}, resultTypes: ['violations'],
 }).then(r => r.violations.map(v => ({

@@ -13,6 +13,7 @@ import pytest
 
 from dashboard.models import Source
 from tests.e2e.accessibility import (
+    PALETTE,
     TeamData,
     axe_violations,
     forget_market,
@@ -54,10 +55,13 @@ def test_every_page_meets_wcag_21_aa_in_both_themes(browser, team_data: TeamData
             response = page.goto(live_server.url + "/no-such-page/")
             assert response is not None and response.status == 404
             found += report(axe_violations(page), path="/no-such-page/ (404)", theme=theme)
-            # The account menu open, with the theme toggle in it.
+            # The account menu open, with the theme toggle in it, and every state's colours.
             page.goto(live_server.url + "/")
             page.click(".usermenu summary")
-            found += report(axe_violations(page), path="/ with the account menu open", theme=theme)
+            styles = page.evaluate(PALETTE)
+            assert {"badge-offline", "badge-alert-pending", "chip-flag", "message-warning"} <= set(styles)
+            found += report(axe_violations(page), path="/ with the account menu and every state style",
+                            theme=theme)
         finally:
             context.close()
         assert errors == [], f"{theme}: {errors}"
