@@ -4,12 +4,10 @@ axe-core run in the page, and a signed-in context per colour scheme."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.utils import timezone
 
 from alerts.models import Rule
@@ -17,15 +15,14 @@ from dashboard.members import invitation_create
 from dashboard.models import Source, Team
 from dashboard.polling import source_poll
 from dashboard.services import apitoken_create, source_create
-from exchanges import live
-from exchanges.clients.flowbtc import PRODUCTS
 from pools.models import Worker
 from simulator import btcchange24
 from simulator.server import SimulatorServer
 from tests.conftest import PASSWORD
 from tests.e2e.test_alerts_browser import seed_every_kind_of_row
+from tests.e2e.test_markets_browser import go_live
 from tests.e2e.test_pools_browser import seed_day_of_samples
-from tests.exchanges.test_markets_page import book_of, flowbtc_source, seed_account, seed_market
+from tests.exchanges.test_markets_page import flowbtc_source, seed_account, seed_market
 
 AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -137,16 +134,8 @@ def market_source(team: Team) -> Source:
     now = timezone.now()
     seed_market(source, now=now)
     seed_account(source, now=now)
-    live.book_publish(source_id=source.pk, book=book_of("BTCBRL", Decimal("350000.00"), step=Decimal(25),
-                                                        as_of=now), now=now)
-    live.stream_status_publish(source_id=source.pk, status={
-        "connected": True, "since": now.isoformat(), "last_event_at": now.isoformat(),
-        "authenticated": False, "account_id": None, "error": "", "products": list(PRODUCTS)})
+    go_live(source, now=now)
     return source
-
-
-def forget_market(source: Source) -> None:
-    cache.delete_many([live.status_key(source.pk)] + [live.book_key(source.pk, p) for p in PRODUCTS])
 
 
 def seed_team(team: Team, owner: User, pools: list[Source], simulator: SimulatorServer) -> TeamData:

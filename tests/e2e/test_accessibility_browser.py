@@ -16,12 +16,12 @@ from tests.e2e.accessibility import (
     PALETTE,
     TeamData,
     axe_violations,
-    forget_market,
     new_context,
     report,
     seed_team,
     sign_in,
 )
+from tests.e2e.test_markets_browser import forget_live
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,7 +32,7 @@ BACKGROUNDS = {"light": "rgb(246, 247, 249)", "dark": "rgb(15, 20, 27)"}
 def team_data(team, alice, bob, all_pools: list[Source], simulator) -> Iterator[TeamData]:
     data = seed_team(team, alice, all_pools, simulator)
     yield data
-    forget_market(data.market)
+    forget_live(data.market)
 
 
 def test_every_page_meets_wcag_21_aa_in_both_themes(browser, team_data: TeamData, live_server) -> None:

@@ -15,8 +15,9 @@ import pytest
 from playwright.sync_api import expect
 
 from dashboard.models import Source
-from tests.e2e.accessibility import forget_market, market_source, new_context, sign_in
+from tests.e2e.accessibility import market_source, new_context, sign_in
 from tests.e2e.test_exchanger_browser import exchanger  # noqa: F401  (a fixture)
+from tests.e2e.test_markets_browser import forget_live
 from tests.e2e.test_pools_browser import history  # noqa: F401  (a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,7 +27,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def market(team) -> Iterator[Source]:
     source = market_source(team)
     yield source
-    forget_market(source)
+    forget_live(source)
 
 
 @pytest.fixture
