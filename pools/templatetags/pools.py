@@ -18,8 +18,12 @@ def hashrate(value_hs: float | None) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def sort_link(context: template.Context, field: str, label: str) -> SafeString:
-    """A column header that sorts by `field`, and reverses when it already does."""
+def sort_header(context: template.Context, field: str, label: str, css: str = "") -> SafeString:
+    """A column header that sorts by `field`, and reverses when it already does.
+
+    aria-sort belongs on the header cell (a link may not carry it); the arrow is drawn for
+    the eye only, since aria-sort already tells a screen reader the order. The link's id lets
+    HTMX give it focus back once the table it sorted is swapped in."""
     current = context.get("sort", "name")
     descending = current == f"-{field}"
     target = field if descending or current != field else f"-{field}"
@@ -27,10 +31,11 @@ def sort_link(context: template.Context, field: str, label: str) -> SafeString:
     base = context["query_without"]["sort"]
     href = f"?{base}&sort={target}" if base else f"?sort={target}"
     return format_html(
-        '<a href="{}" hx-get="{}" hx-target="#workers-table" hx-swap="outerHTML" hx-push-url="true"'
-        ' aria-sort="{}">{}{}</a>',
-        href, href, "descending" if descending else "ascending" if current == field else "none",
-        label, arrow,
+        '<th scope="col"{} aria-sort="{}"><a id="sort-{}" href="{}" hx-get="{}" hx-target="#workers-table"'
+        ' hx-swap="outerHTML" hx-push-url="true">{}<span aria-hidden="true">{}</span></a></th>',
+        format_html(' class="{}"', css) if css else "",
+        "descending" if descending else "ascending" if current == field else "none",
+        field, href, href, label, arrow,
     )
 
 

@@ -5,6 +5,7 @@
   "use strict";
 
   var charts = new WeakMap();
+  var text = window.HashwatchChartText;
 
   function css(name) {
     return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
@@ -93,7 +94,70 @@
       },
     });
     charts.set(canvas, chart);
+    if (text) describe(figure, spec, canvas.getAttribute("aria-label") || "Chart");
     figure.setAttribute("data-drawn", "true");
+  }
+
+  // What the chart is of: its title, with the measure in front when the title is only a
+  // name ("Alpha farm" becomes "Hashrate, Alpha farm"), and without a range of its own.
+  function subject(title, spec) {
+    var plain = title.replace(/,\s*last .*$/i, "");
+    var measure = (spec.y_title || "").replace(/\s*\(.*\)\s*$/, "");
+    var words = measure.toLowerCase().split(/\s+/).filter(function (w) { return w.length > 3; });
+    var named = words.some(function (w) { return plain.toLowerCase().indexOf(w) !== -1; });
+    return measure && !named ? measure + ", " + plain : plain;
+  }
+
+  // The caption and table of HashwatchChartText (chart-text.js) from the spec this chart drew.
+  function describe(figure, spec, title) {
+    var divisor = spec.divisor || 1;
+    var decimals = spec.decimals === undefined ? 2 : spec.decimals;
+    var days = spec.tooltip_format === "yyyy-MM-dd";
+    var stacked = !!spec.stacked && spec.datasets.length > 1;
+    function scaled(v) { return v === null || v === undefined ? null : v / divisor; }
+    function show(v) { return v === null ? "—" : formatNumber(v, decimals) + (spec.unit ? " " + spec.unit : ""); }
+    function sentence(s) { return s ? "latest " + show(s.latest) + ", min " + show(s.min) + ", max " + show(s.max) : "no readings"; }
+
+    var byTime = new Map();
+    spec.datasets.forEach(function (set, i) {
+      set.points.forEach(function (p) {
+        if (!byTime.has(p[0])) byTime.set(p[0], spec.datasets.map(function () { return null; }));
+        byTime.get(p[0])[i] = scaled(p[1]);
+      });
+    });
+    var times = Array.from(byTime.keys()).sort(function (a, b) { return a - b; });
+    function total(t) {
+      var values = byTime.get(t).filter(function (v) { return v !== null; });
+      return values.length ? values.reduce(function (a, b) { return a + b; }, 0) : null;
+    }
+
+    var said;
+    if (stacked) {
+      said = "total per " + (days ? "day" : "reading") + ": " + sentence(text.summary(times.map(total)));
+    } else if (spec.datasets.length === 1) {
+      said = sentence(text.summary(times.map(function (t) { return byTime.get(t)[0]; })));
+    } else {
+      said = spec.datasets.map(function (set, i) {
+        return set.label + ": " + sentence(text.summary(times.map(function (t) { return byTime.get(t)[i]; })));
+      }).join("; ");
+    }
+    var name = subject(title, spec);
+    var range = text.rangeText(spec.start, spec.end, days);
+    // The unit is said once, in the column headers, not in every cell.
+    var unit = spec.unit ? " (" + spec.unit + ")" : "";
+    var columns = [{ label: days ? "Day" : "Time", numeric: false }].concat(spec.datasets.map(function (set) {
+      var label = spec.datasets.length === 1 && spec.y_title ? spec.y_title : set.label + unit;
+      return { label: label, numeric: true };
+    }));
+    if (stacked) columns.push({ label: "Total" + unit, numeric: true });
+    function bare(v) { return v === null ? "—" : formatNumber(v, decimals); }
+    var rows = times.map(function (t) {
+      var row = [text.formatTime(t, days)].concat(byTime.get(t).map(bare));
+      if (stacked) row.push(bare(total(t)));
+      return row;
+    });
+    text.show(figure, name + (range ? ", " + range : "") + ": " + said + ".",
+              { title: name, columns: columns, rows: rows });
   }
 
   // Swapped-in figures have no data-drawn mark yet; a theme change redraws every chart

@@ -187,6 +187,54 @@
     };
   }
 
+  // The caption and table of HashwatchChartText (chart-text.js), from the spec just drawn.
+  function describe(figure, spec) {
+    var text = window.HashwatchChartText;
+    if (!text) return;
+    var title = (figure.querySelector("canvas").getAttribute("aria-label") || "").replace(/,.*$/, "");
+    if (spec.kind === "depth") {
+      // The first and last point of each side only carry the curve to the chart's edges.
+      var bids = spec.bids.slice(1, -1).reverse(), asks = spec.asks.slice(1, -1);
+      var said = [
+        bids.length ? "best bid " + price(spec, bids[0][0]) : "no bids",
+        asks.length ? "best ask " + price(spec, asks[0][0]) : "no asks",
+      ];
+      if (bids.length) said.push(number(bids[bids.length - 1][1], spec.quantity_places) + " " + spec.base + " bid within the view");
+      if (asks.length) said.push(number(asks[asks.length - 1][1], spec.quantity_places) + " " + spec.base + " asked within the view");
+      var level = function (side) {
+        return function (p) { return [side, price(spec, p[0]), number(p[1], spec.quantity_places)]; };
+      };
+      text.show(figure, title + ": " + said.join(", ") + ".", {
+        title: title,
+        columns: [{ label: "Side", numeric: false }, { label: "Price", numeric: true },
+                  { label: "Cumulative quantity (" + spec.base + ")", numeric: true }],
+        rows: bids.map(level("Bid")).concat(asks.map(level("Ask"))),
+      });
+      return;
+    }
+    var candles = spec.candles;
+    var days = spec.width >= 86400000;
+    var range = text.rangeText(spec.start, spec.end, false);
+    var lows = text.summary(candles.map(function (r) { return r[3]; }));
+    var highs = text.summary(candles.map(function (r) { return r[2]; }));
+    var volume = candles.reduce(function (sum, r) { return sum + r[5]; }, 0);
+    var said = candles.length
+      ? "latest close " + price(spec, candles[candles.length - 1][4]) + ", low " + price(spec, lows.min) +
+        ", high " + price(spec, highs.max) + ", volume " + number(volume, 4) + " " + spec.base +
+        " over " + candles.length + " candle" + (candles.length === 1 ? "" : "s")
+      : "no trades";
+    text.show(figure, title + (range ? ", " + range : "") + ": " + said + ".", {
+      title: title,
+      columns: [{ label: days ? "Day" : "Time", numeric: false }, { label: "Open", numeric: true },
+                { label: "High", numeric: true }, { label: "Low", numeric: true },
+                { label: "Close", numeric: true }, { label: "Volume (" + spec.base + ")", numeric: true }],
+      rows: candles.map(function (r) {
+        return [text.formatTime(r[0], days), price(spec, r[1]), price(spec, r[2]), price(spec, r[3]),
+                price(spec, r[4]), number(r[5], 4)];
+      }),
+    });
+  }
+
   function specText(figure) {
     if (figure.dataset.specFrom) {
       var source = document.getElementById(figure.dataset.specFrom);
@@ -236,6 +284,7 @@
         states.set(figure, state);
       }
       state.text = text;
+      describe(figure, spec);
       figure.setAttribute("data-drawn", String(Number(figure.getAttribute("data-drawn") || 0) + 1));
     });
   }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
@@ -29,19 +30,28 @@ PAINTED = """(selector) => {
 }"""
 
 
+def go_live(source: Source, *, now: datetime) -> None:
+    """The BTC/BRL book and the stream's status as a connected stream publishes them."""
+    live.book_publish(source_id=source.pk, book=book_of("BTCBRL", Decimal("350000.00"), step=Decimal(25),
+                                                        as_of=now), now=now)
+    live.stream_status_publish(source_id=source.pk, status={
+        "connected": True, "since": now.isoformat(), "last_event_at": now.isoformat(),
+        "authenticated": False, "account_id": None, "error": "", "products": list(PRODUCTS)})
+
+
+def forget_live(source: Source) -> None:
+    cache.delete_many([live.status_key(source.pk)] + [live.book_key(source.pk, p) for p in PRODUCTS])
+
+
 @pytest.fixture
 def market(team) -> Iterator[Source]:
     source = flowbtc_source(team, "FlowBTC main")
     now = timezone.now()
     seed_market(source, now=now)
     seed_market(source, now=now, product="ETHBTC", mid=Decimal("0.03712345"), candles=False, trades=False)
-    live.book_publish(source_id=source.pk, book=book_of("BTCBRL", Decimal("350000.00"), step=Decimal(25),
-                                                        as_of=now), now=now)
-    live.stream_status_publish(source_id=source.pk, status={
-        "connected": True, "since": now.isoformat(), "last_event_at": now.isoformat(),
-        "authenticated": False, "account_id": None, "error": "", "products": list(PRODUCTS)})
+    go_live(source, now=now)
     yield source
-    cache.delete_many([live.status_key(source.pk)] + [live.book_key(source.pk, p) for p in PRODUCTS])
+    forget_live(source)
 
 
 def open_markets(page_for, live_server, source: Source, width: int = 1280) -> object:

@@ -19,12 +19,11 @@ from tests.e2e.conftest import screenshot
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def history(polled_sources) -> list:
-    """A day of account samples before the real poll, so the charts have a line to draw."""
+def seed_day_of_samples(sources: list) -> None:
+    """A day of account samples before each source's real poll, so its chart has a line."""
     now = timezone.now()
     rows = []
-    for source in polled_sources:
+    for source in sources:
         current = PoolAccount.objects.get(source=source).hashrate_hs
         rows += [HashrateSample(source=source, at=now - timedelta(minutes=5 * i),
                                 hashrate_hs=current * (1 + 0.03 * ((i % 24) - 12) / 12))
@@ -32,6 +31,11 @@ def history(polled_sources) -> list:
     HashrateSample.objects.bulk_create(rows)
     hashrate_rollup(now=now - timedelta(days=1))
     hashrate_rollup(now=now)
+
+
+@pytest.fixture
+def history(polled_sources) -> list:
+    seed_day_of_samples(polled_sources)
     return polled_sources
 
 

@@ -30,3 +30,8 @@ def test_earnings_csv_holds_every_row_of_the_range(alice, polled_sources) -> Non
     lines = b"".join(response.streaming_content).decode().splitlines()
     assert lines[0] == "date,source,coin,amount,value_brl,value_usd"
     assert len(lines) - 1 == 2 * 30
+
+
+def test_the_workers_page_shows_no_template_comment(alice, polled_sources) -> None:
+    body = client_for(alice).get("/workers/").content.decode()
+    assert "{#" not in body and "#}" not in body
