@@ -286,8 +286,8 @@ class SignInView(LoginView):
                 return response
             by = reset.reset_by.get_username() if reset.reset_by else "An owner"
             messages.warning(self.request, (
-                f"{by} ({reset.team.name}) reset your two-factor sign-in on "
-                f"{reset.reset_at:%d %b %Y}, so this sign-in asked for no code. Set it up "
+                f"{by} ({reset.team.name}) reset your two-factor sign-in on {reset.reset_at.day} "
+                f"{reset.reset_at:%b %Y}, so this sign-in asked for no code. Set it up "
                 "again with your new phone."))
             return redirect("two_factor")
         self.request.session[PENDING_KEY] = {
