@@ -129,7 +129,9 @@ def demo_history_fill(
         say(f"Filling the past week: {len(moments)} moments from {since:%Y-%m-%d %H:%M} UTC, "
             f"every {step} (every {max(step / RECENT_DENSITY, FINEST)} in the last day), "
             f"{len(sources)} sources...")
-        for moment in moments:
+        # Ending on the present itself: no source looks stale (nor raises an alert) in the
+        # seconds before its first live poll.
+        for moment in [*moments, now]:
             poll_at(moment)
     # The sources poll live from now on, not at the back-off a failed past poll set.
     Source.objects.filter(pk__in=[s.pk for s in sources]).update(
