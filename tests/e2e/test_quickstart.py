@@ -44,9 +44,11 @@ def test_demo_runs_on_sqlite_and_the_filesystem_broker(tmp_path: Path) -> None:
             cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         try:
+            # After the past week is filled: a few seconds more than its budget on a laptop,
+            # longer on a busy machine (the budget paces it, it does not cut it short).
             password = wait_for(
                 lambda: re.search(rb"password:\s+(\S+)", log_path.read_bytes()),
-                timeout=60, what="the demo to print its login",
+                timeout=600, what="the demo to fill its history and print its login",
             ).group(1).decode()  # type: ignore[attr-defined]
             wait_for(
                 lambda: (rows := polled_sources(database)) and all(r[1] for r in rows),
@@ -64,10 +66,12 @@ def test_demo_runs_on_sqlite_and_the_filesystem_broker(tmp_path: Path) -> None:
             assert "BTC.com" in page.text and "badge-ok" in page.text
             overview = session.get(f"{base}/", timeout=10)
             assert overview.status_code == 200 and "PH/s" in overview.text
-            assert session.get(f"{base}/hashrate/?range=7d", timeout=10).status_code == 200
+            week = session.get(f"{base}/hashrate/?range=7d", timeout=10)
+            assert week.status_code == 200 and "No data yet" not in week.text
             assert demo.poll() is None, "the demo stopped by itself"
         finally:
             demo.terminate()
             demo.wait(timeout=30)
     output = log_path.read_text()
     assert "Traceback" not in output, output[-3000:]
+    assert re.search(r"History: \d+ polls at \d+ past moments", output), output[-3000:]

@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from simulator.core.scenario import SCENARIOS
 from simulator.demo import DEMO_SCENARIO, demo_setup
-from simulator.demo_history import demo_history_fill
+from simulator.demo_history import BUDGET_SECONDS, demo_history_fill
 from simulator.processes import Supervisor
 
 
@@ -37,6 +37,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-history", action="store_true",
                             help="start without filling the past week (since the last run) "
                                  "from the simulator")
+        parser.add_argument("--history-seconds", type=float, default=BUDGET_SECONDS,
+                            help="about how long filling the past week may take; a longer "
+                                 "time polls it more densely (default: %(default)s)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEMO_MODE:
@@ -52,7 +55,7 @@ class Command(BaseCommand):
         if not options["no_history"]:
             # Before anything serves: the charts open on a week, not on one dot.
             fill = demo_history_fill(team=login.team, simulator_port=sim_port,
-                                     say=self.stderr.write)
+                                     budget=options["history_seconds"], say=self.stderr.write)
             if fill.polls:
                 self.stderr.write(f"History: {fill.polls} polls at {fill.moments} past moments "
                                   f"(every {fill.step}) in {fill.seconds:.1f} s "
