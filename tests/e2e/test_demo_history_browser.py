@@ -12,7 +12,7 @@ from dashboard.models import Source
 from pools.models import Worker
 from simulator.demo import demo_setup
 from simulator.demo_history import demo_history_fill
-from tests.e2e.conftest import free_port, screenshot
+from tests.e2e.conftest import free_port, new_page, screenshot, sign_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -31,14 +31,8 @@ def demo(live_server) -> dict:
 
 
 def signed_in(browser, live_server, login, *, width: int, scheme: str):
-    context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
-    page = context.new_page()
-    page.console_errors = []
-    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", login.username)
-    page.fill("#id_password", login.password)
-    page.click("main button[type=submit]")
+    context, page = new_page(browser, width=width, scheme=scheme)
+    sign_in_page(page, live_server.url, login.username, login.password)
     page.wait_for_url(f"{live_server.url}/")
     return context, page
 

@@ -12,7 +12,7 @@ from dashboard.models import RecoveryCode, TotpDevice
 from dashboard.recovery import recovery_codes_issue
 from tests.conftest import PASSWORD
 from tests.dashboard.test_security import device_for
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import new_page, screenshot, sign_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,15 +20,8 @@ VARIANTS = [(1440, "light"), (390, "light"), (1440, "dark"), (390, "dark")]
 
 
 def signed_in(browser, live_server, username: str, *, width: int = 1440, scheme: str = "light"):
-    context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
-    page = context.new_page()
-    page.console_errors = []
-    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
+    context, page = new_page(browser, width=width, scheme=scheme)
+    sign_in_page(page, live_server.url, username, PASSWORD)
     return context, page
 
 
