@@ -37,8 +37,9 @@ HISTORY = timedelta(days=7)
 RECENT = timedelta(hours=24)
 RECENT_DENSITY = 4
 # The step is the finest that fits the time budget on this machine (a poll of every demo
-# source costs about a second on a laptop, mostly the 3,000-worker SBI account), never finer
-# than FINEST in the recent day, never coarser than COARSEST before it.
+# source costs from one to several seconds, most of it the 3,000-worker SBI account's
+# simulated answers and stored samples), never finer than FINEST in the recent day, never
+# coarser than COARSEST before it.
 BUDGET_SECONDS = 20.0
 FINEST = timedelta(minutes=10)
 COARSEST = timedelta(hours=12)
