@@ -53,7 +53,7 @@ def test_demo_runs_on_sqlite_and_the_filesystem_broker(tmp_path: Path) -> None:
     with log_path.open("wb") as log:
         demo = subprocess.Popen(
             [sys.executable, "manage.py", "demo", "--port", str(port),
-             "--simulator-port", str(sim_port)],
+             "--simulator-port", str(sim_port), "--gateway-port", str(free_port())],
             cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         try:
