@@ -4,6 +4,7 @@ demo mode's team ready to seed."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models.signals import pre_delete
@@ -29,8 +30,9 @@ def on_source_pre_delete(sender: Any, *, instance: Source, **kwargs: Any) -> Non
     rules.rules_disable_for_source(source=instance)
 
 
-def on_demo_team_ready(sender: Any, *, team: Team, **kwargs: Any) -> None:
-    demo.demo_seed(team=team)
+def on_demo_team_ready(sender: Any, *, team: Team, troubled: Sequence[Source] = (),
+                       **kwargs: Any) -> None:
+    demo.demo_seed(team=team, troubled=troubled)
 
 
 def connect() -> None:

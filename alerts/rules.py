@@ -260,12 +260,12 @@ def recommended_rules(team: Team) -> list[dict[str, Any]]:
     return wanted
 
 
-def rules_add_recommended(*, team: Team, actor: Any = None,
-                          request: HttpRequest | None = None) -> list[Rule]:
-    """Idempotent: a recommended rule the team already has (same kind, scope and source)
-    is skipped, whatever its settings became."""
+def rules_add_recommended(*, team: Team, actor: Any = None, request: HttpRequest | None = None,
+                          rules: list[dict[str, Any]] | None = None) -> list[Rule]:
+    """Idempotent: a recommended rule (or one of `rules`, in the same form) the team already
+    has (same kind, scope and source) is skipped, whatever its settings became."""
     added = []
-    for wanted in recommended_rules(team):
+    for wanted in recommended_rules(team) if rules is None else rules:
         exists = Rule.objects.filter(team=team, kind=wanted["kind"], scope=wanted["scope"],
                                      source=wanted.get("source")).exists()
         if not exists:

@@ -23,22 +23,23 @@ def evaluate_team(team_id: int) -> None:
     team = Team.objects.filter(pk=team_id).first()
     if team is None:
         return  # deleted since the poll
-    evaluation.team_evaluate(team=team)
-    send_deliveries_enqueue()
+    if evaluation.team_evaluate(team=team).deliveries:
+        send_deliveries_enqueue()
 
 
 @shared_task(name="alerts.evaluate_all", ignore_result=True, soft_time_limit=240, time_limit=300)
 def evaluate_all() -> None:
     """The beat tick: time-based rules (a for-delay running out, no payout for days) and
     staleness change with no poll to announce them."""
-    evaluation.teams_evaluate()
-    send_deliveries_enqueue()
+    if any(result.deliveries for result in evaluation.teams_evaluate()):
+        send_deliveries_enqueue()
 
 
 @shared_task(name="alerts.send_deliveries", ignore_result=True,
              soft_time_limit=SEND_SOFT_LIMIT, time_limit=SEND_SOFT_LIMIT + 60)
 def send_deliveries() -> int:
-    """Right after an evaluation, and on beat for the retries that came due."""
+    """Right after an evaluation that queued messages, and on beat for the retries that came
+    due (an evaluation with nothing to say queues no send: a send finds nothing new then)."""
     return delivery.deliveries_send()
 
 

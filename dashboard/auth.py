@@ -1,4 +1,5 @@
-"""Sign-in: lockout after repeated failures, the authenticator-code step, and their audit trail.
+"""Sign-in: lockout after repeated failures, the second-factor step (an authenticator code or
+a recovery code), and their audit trail.
 
 Failures are counted by django-axes in Postgres (settings: AXES_*), so every web process sees
 the same count and it holds with Redis down. A lock covers one username from one address:
@@ -22,7 +23,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.signals import user_logged_in, user_login_failed
@@ -30,13 +30,19 @@ from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
 from django.db.models import Max, Q
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 
 from dashboard.audit import audit_record, client_ip
 from dashboard.models import Membership, Team, TotpDevice
+from dashboard.recovery import (
+    looks_like_recovery_code,
+    recovery_code_use,
+    recovery_codes_left,
+    second_factor_reset_take,
+)
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +214,36 @@ class CodeForm(forms.Form):
     )
 
 
+class SecondFactorForm(forms.Form):
+    """An authenticator code, or one of the recovery codes in its place."""
+
+    code = forms.CharField(
+        label="Authentication code", max_length=24,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True,
+                                      "autocapitalize": "none", "spellcheck": "false"}),
+        help_text="The 6-digit code your authenticator app shows for Hashwatch, or one of "
+                  "your recovery codes (like abcde-fghjk) if you lost the phone.",
+    )
+
+
+def second_factor_verify(user: Any, code: str) -> str | None:
+    """Which second factor the code is ("totp" or "recovery_code"), or None if it is neither
+    (or was used already)."""
+    if looks_like_recovery_code(code):
+        return "recovery_code" if recovery_code_use(user=user, code=code) else None
+    device = confirmed_device(user)
+    return "totp" if device is not None and totp_verify(device, code) else None
+
+
+def recovery_codes_left_message(left: int) -> str:
+    if left == 0:
+        return ("That was your last recovery code. Make new ones on the Two-factor sign-in "
+                "page now, or set up the authenticator again.")
+    codes = "code" if left == 1 else "codes"
+    return (f"Signed in with a recovery code; {left} {codes} left. If the phone is lost, set "
+            "up the authenticator again on the Two-factor sign-in page.")
+
+
 # --- Views -----------------------------------------------------------------------------------
 
 class SignInForm(AuthenticationForm):
@@ -244,7 +280,16 @@ class SignInView(LoginView):
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         user = form.get_user()
         if confirmed_device(user) is None:
-            return super().form_valid(form)
+            response = super().form_valid(form)
+            reset = second_factor_reset_take(user=user)
+            if reset is None:
+                return response
+            by = reset.reset_by.get_username() if reset.reset_by else "An owner"
+            messages.warning(self.request, (
+                f"{by} ({reset.team.name}) reset your two-factor sign-in on {reset.reset_at.day} "
+                f"{reset.reset_at:%b %Y}, so this sign-in asked for no code. Set it up "
+                "again with your new phone."))
+            return redirect("two_factor")
         self.request.session[PENDING_KEY] = {
             "user_id": user.pk,
             "backend": getattr(user, "backend", settings.AUTHENTICATION_BACKENDS[-1]),
@@ -271,70 +316,30 @@ def signin_code(request: HttpRequest) -> HttpResponse:
         return redirect("login")
     pending, user = found
     username = user.get_username()
-    form = CodeForm(request.POST or None)
+    form = SecondFactorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if lock_remaining(request, username):
             return _back_to_login(request, username)
-        device = confirmed_device(user)
-        if device is not None and totp_verify(device, form.cleaned_data["code"]):
+        code = form.cleaned_data["code"]
+        used = second_factor_verify(user, code)
+        if used is not None:
             del request.session[PENDING_KEY]
             login(request, user, backend=pending["backend"])
+            if used == "recovery_code":
+                left = recovery_codes_left(user=user)
+                audit_user(user, "auth.recovery_code_used", request, {"left": left})
+                messages.warning(request, recovery_codes_left_message(left))
             return redirect(pending["next"] or settings.LOGIN_REDIRECT_URL)
-        signin_failed(username, request, "code")
+        # A wrong recovery code counts towards the lock like a wrong authenticator code.
+        signin_failed(username, request,
+                      "recovery code" if looks_like_recovery_code(code) else "code")
         if lock_remaining(request, username):
             return _back_to_login(request, username)
-        form.add_error("code", "That code is not right, or was already used. Try the next one.")
+        form.add_error("code", "That code is not right, or was already used. Try the next one, "
+                               "or a recovery code you have not used yet.")
     return render(request, "registration/login_code.html", {"form": form})
 
 
 def _back_to_login(request: HttpRequest, username: str) -> HttpResponse:
     request.session.pop(PENDING_KEY, None)
     return lockout_response(request, credentials=get_credentials(username))
-
-
-def teams_requiring_2fa(user: Any) -> list[Team]:
-    return [team for team in user_teams(user) if team.require_2fa]
-
-
-@login_required
-@sensitive_post_parameters("code")
-def two_factor(request: HttpRequest) -> HttpResponseBase:
-    """Set up, or turn off, the authenticator for the signed-in user."""
-    user: Any = request.user
-    device = TotpDevice.objects.filter(user=user).first()
-    form = CodeForm(request.POST or None)
-    if device is not None and device.confirmed:
-        return _two_factor_on(request, device, form)
-    if request.method == "POST" and device is not None and form.is_valid():
-        if totp_verify(device, form.cleaned_data["code"]):
-            device.confirmed, device.confirmed_at = True, timezone.now()
-            device.save(update_fields=["confirmed", "confirmed_at"])
-            audit_user(user, "auth.2fa_enabled", request)
-            messages.success(request, "Two-factor sign-in is on. Sign-ins now ask for a code.")
-            return redirect("two_factor")
-        form.add_error("code", "That code does not match. Check the phone's clock and the "
-                               "secret you entered, then try the newest code.")
-    else:
-        # A fresh secret on every visit: once this page is left, the secret is never shown again.
-        device = device or TotpDevice(user=user)
-        device.secret = {"base32": totp_new_secret()}  # type: ignore[assignment]
-        device.last_used_step = None
-        device.save()
-    return render(request, "registration/two_factor_setup.html", {
-        "form": form, "secret": device.secret["base32"], "uri": totp_uri(device),
-        "required_by": teams_requiring_2fa(user),
-    })
-
-
-def _two_factor_on(request: HttpRequest, device: TotpDevice, form: CodeForm) -> HttpResponse:
-    user: Any = request.user
-    required_by = teams_requiring_2fa(user)
-    if request.method == "POST" and not required_by and form.is_valid():
-        if totp_verify(device, form.cleaned_data["code"]):
-            device.delete()
-            audit_user(user, "auth.2fa_disabled", request)
-            messages.success(request, "Two-factor sign-in is off.")
-            return redirect("two_factor")
-        form.add_error("code", "That code is not right, or was already used.")
-    return render(request, "registration/two_factor_on.html",
-                  {"form": form, "device": device, "required_by": required_by})

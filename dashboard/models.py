@@ -314,3 +314,41 @@ class TotpDevice(models.Model):
 
     def __str__(self) -> str:
         return f"Authenticator of {self.user}"
+
+
+class RecoveryCode(models.Model):
+    """A one-time code that stands in for the authenticator when the phone is lost. Only a
+    keyed hash is stored (dashboard/recovery.py); a used code keeps its row, so the page can
+    say how many are left and the audit trail when one was used."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recovery_codes"
+    )
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "code_hash"], name="recoverycode_user_hash_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Recovery code of {self.user}{' (used)' if self.used_at else ''}"
+
+
+class SecondFactorReset(models.Model):
+    """An owner removed a member's authenticator (the phone was lost): the member is told so
+    at their next sign-in, once, and asked to set it up again."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="second_factor_reset"
+    )
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    reset_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    reset_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Second factor of {self.user} reset"

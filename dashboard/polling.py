@@ -58,14 +58,22 @@ DATABASE_DOWN = ("the database was unreachable while this poll was being stored,
                  "was stored; the next poll fetches the data again")
 
 
-def source_poll(*, source_id: int, trigger: str = "schedule") -> PollRun | None:
+def source_poll(
+    *, source_id: int, trigger: str = "schedule", at: datetime | None = None
+) -> PollRun | None:
     """Poll one source once. Returns its PollRun, or None when another poll has the source
-    (or took it over before this one could store anything)."""
-    started = timezone.now()
-    token = source_claim(source_id=source_id, now=started)
+    (or took it over before this one could store anything).
+
+    `at` is the moment the poll stands for, when not now: demo mode fills a week of history
+    by polling its simulated upstreams, which answer as they would have then, through this
+    same path. The claim is real-time either way; only the data and the PollRun are dated
+    `at`, and listeners are not told (a poll of the past is history, not news)."""
+    claimed_at = timezone.now()
+    token = source_claim(source_id=source_id, now=claimed_at)
     if token is None:
         log.info("source %s is being polled elsewhere; skipped", source_id)
         return None
+    started = at or claimed_at
     clock = time.monotonic()
     deadline = clock + settings.POLL_DEADLINE_SECONDS
     source = Source.objects.select_related("team").get(pk=source_id)
@@ -84,14 +92,15 @@ def source_poll(*, source_id: int, trigger: str = "schedule") -> PollRun | None:
                 rows = dict(get_kind(source.kind).load_ingest()(
                     source=source, snapshot=snapshot, now=started))
                 return poll_record(source=source, started=started, rows=rows, failure=None,
-                                   trigger=trigger, duration_ms=fence.elapsed_ms())
+                                   trigger=trigger, duration_ms=fence.elapsed_ms(),
+                                   announce=at is None)
         except LeaseLost:
             log.warning("poll of source %s was taken over by another poll; it stored nothing",
                         source_id)
             return None
         except Exception as error:
             failure = poll_failure(error, source)
-        return poll_record_fenced(source=source, fence=fence, failure=failure)
+        return poll_record_fenced(source=source, fence=fence, failure=failure, announce=at is None)
 
 
 def poll_failure(error: Exception, source: Source) -> Failure:
@@ -157,7 +166,9 @@ class Fence:
         return int((time.monotonic() - self.clock) * 1000)
 
 
-def poll_record_fenced(*, source: Source, fence: Fence, failure: Failure) -> PollRun | None:
+def poll_record_fenced(
+    *, source: Source, fence: Fence, failure: Failure, announce: bool = True
+) -> PollRun | None:
     """Record a failed poll if this poll still holds its source. While the database is
     unreachable, keep trying for RECORD_PATIENCE seconds, then say so in the log: the lease
     expires by itself and the next poll tries again."""
@@ -169,7 +180,7 @@ def poll_record_fenced(*, source: Source, fence: Fence, failure: Failure) -> Pol
                 lease_hold(source_id=source.pk, token=fence.token)
                 return poll_record(source=source, started=fence.started, rows={},
                                    failure=failure, trigger=fence.trigger,
-                                   duration_ms=fence.elapsed_ms())
+                                   duration_ms=fence.elapsed_ms(), announce=announce)
         except LeaseLost:
             log.warning("poll of source %s was taken over by another poll; its failure (%s) "
                         "is not recorded", source.pk, failure.message)
@@ -193,10 +204,12 @@ def poll_record(
     rows: dict[str, int],
     failure: Failure | None,
     trigger: str,
+    announce: bool = True,
 ) -> PollRun:
     """Store the run and the source's new state, and release its claim. The caller holds
     the source row (lease_hold) in the same transaction."""
-    finished = timezone.now()
+    # From the poll's own start, so that a poll dated in the past finishes in the past too.
+    finished = started + timedelta(milliseconds=duration_ms)
     run = PollRun.objects.create(
         source=source, started_at=started, finished_at=finished, duration_ms=duration_ms,
         outcome=failure.outcome if failure else PollRun.Outcome.OK,
@@ -229,7 +242,8 @@ def poll_record(
     for name, value in update.items():
         setattr(source, name, value)
     # Listeners (alerts, metrics) hear of the poll once this transaction has committed.
-    poll_finished_send(source=source, run=run)
+    if announce:
+        poll_finished_send(source=source, run=run)
     return run
 
 

@@ -455,5 +455,8 @@ def poll_finished_send(*, source: Source, run: PollRun) -> None:
 
 # Sent by demo mode's setup (`manage.py demo`), inside its transaction, once the demo team and
 # its sources exist, so each app adds what shows its feature there. Arguments: sender=Team
-# (the model class), team. The setup runs at every start: receivers must be idempotent.
+# (the model class), team, and troubled: the sources whose workers the simulator's scenario
+# drops now and then (a list, maybe empty), so an app can watch just those where watching
+# every source would flag each simulated dead or flaky worker. The setup runs at every
+# start: receivers must be idempotent.
 demo_team_ready = Signal()

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from dashboard import api, auth, health, views, views_connection
+from dashboard import api, auth, health, views, views_connection, views_two_factor
 
 urlpatterns = [
     path("", views.overview, name="overview"),
@@ -23,7 +23,7 @@ urlpatterns = [
     path("settings/sources/<int:pk>/delete/", views.source_delete, name="source_delete"),
     path("accounts/login/", auth.SignInView.as_view(), name="login"),
     path("accounts/login/code/", auth.signin_code, name="login_code"),
-    path("accounts/two-factor/", auth.two_factor, name="two_factor"),
+    path("accounts/two-factor/", views_two_factor.two_factor, name="two_factor"),
     path("healthz", health.healthz, name="healthz"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/sources", api.sources, name="api_sources"),

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from dashboard import views_team
+from dashboard import views_team, views_two_factor
 
 urlpatterns = [
     path("settings/members/", views_team.settings_members, name="settings_members"),
@@ -9,6 +9,8 @@ urlpatterns = [
          name="settings_members_invite"),
     path("settings/members/leave/", views_team.settings_member_leave,
          name="settings_member_leave"),
+    path("settings/members/<int:pk>/two-factor-reset/",
+         views_two_factor.settings_member_2fa_reset, name="settings_member_2fa_reset"),
     path("settings/members/<int:pk>/role/", views_team.settings_member_role,
          name="settings_member_role"),
     path("settings/members/<int:pk>/remove/", views_team.settings_member_remove,

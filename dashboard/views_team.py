@@ -23,7 +23,15 @@ from django.views.decorators.http import require_POST
 
 from dashboard import members, services
 from dashboard.auth import unlock
-from dashboard.models import ApiToken, AuditEvent, Invitation, Membership, Role, Team
+from dashboard.models import (
+    ApiToken,
+    AuditEvent,
+    Invitation,
+    Membership,
+    Role,
+    Team,
+    TotpDevice,
+)
 from dashboard.pages import page
 from dashboard.registries import audit_groups
 from dashboard.teams import SESSION_TEAM_KEY, team_view
@@ -55,6 +63,9 @@ AUDIT_SENTENCES = {
     "auth.locked": "was locked out after failed sign-ins",
     "auth.2fa_enabled": "turned on two-factor sign-in",
     "auth.2fa_disabled": "turned off two-factor sign-in",
+    "auth.recovery_code_used": "signed in with a recovery code ({left} left)",
+    "auth.recovery_codes_regenerated": "made new recovery codes (the old ones stopped working)",
+    "member.2fa_reset": "reset a member's two-factor sign-in",
     "team.edited": "edited the team settings ({fields})",
     "source.added": "added a source",
     "source.edited": "edited a source ({fields})",
@@ -117,6 +128,8 @@ def members_page(request: HttpRequest, invite_form: InviteForm | None = None) ->
         "is_owner": request.membership.role == Role.OWNER,  # type: ignore[attr-defined]
         "invite_form": invite_form or InviteForm(),
         "invitations": members.invitations_pending(team=team).select_related("invited_by"),
+        "two_factor_ids": set(TotpDevice.objects.filter(
+            user__memberships__team=team, confirmed=True).values_list("user_id", flat=True)),
     }
     return render(request, "dashboard/members.html", context)
 

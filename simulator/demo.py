@@ -20,6 +20,8 @@ DEMO_TEAM = "demo"
 DEMO_USER = "demo"
 # The simulator's trouble on a timetable in demo mode: alerts fire and resolve within minutes.
 DEMO_SCENARIO = "alerts"
+# The source whose workers that scenario drops: the first BTC.com account's.
+SCENARIO_WORKER_SOURCES = {f"BTC.com · {btccom.ACCOUNTS[0].user_name}"}
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ def demo_setup(*, simulator_url: str, gateway_url: str | None = None) -> DemoLog
     user.save()
     Membership.objects.get_or_create(team=team, user=user, defaults={"role": Role.OWNER})
     created = 0
+    troubled: list[Source] = []
     for spec in demo_sources(simulator_url, gateway_url):
         base_url = f"{simulator_url}/{spec.kind}"
         existing = Source.objects.filter(team=team, label=spec.label).first()
@@ -90,11 +93,14 @@ def demo_setup(*, simulator_url: str, gateway_url: str | None = None) -> DemoLog
             Source.objects.filter(pk=existing.pk).update(
                 **changes, next_poll_at=None, error_is_permanent=False
             )
-            continue
-        source_create(team=team, kind=spec.kind, label=spec.label, base_url=base_url,
-                      credentials=spec.credentials, options=spec.options, interval=60)
-        created += 1
+            source = existing
+        else:
+            source = source_create(team=team, kind=spec.kind, label=spec.label, base_url=base_url,
+                                   credentials=spec.credentials, options=spec.options, interval=60)
+            created += 1
+        if spec.label in SCENARIO_WORKER_SOURCES:
+            troubled.append(source)
     # The apps add what shows their features on the demo team (the alerts app: its
     # recommended rules and an in-app channel).
-    demo_team_ready.send(sender=Team, team=team)
+    demo_team_ready.send(sender=Team, team=team, troubled=troubled)
     return DemoLogin(DEMO_USER, password, team, created)

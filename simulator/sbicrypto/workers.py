@@ -68,7 +68,9 @@ def last_share(seed: str, sub: Sub, index: int, found: Reading, t: float) -> flo
     return t - (150 + 270 * jitter if found.state == "OFFLINE" else 40 * jitter)
 
 
-@functools.lru_cache(maxsize=128)
+# A day of ten-minute slots per subaccount and then some: a poll asks for the last hour's
+# slots, and demo mode's history walks a week of them.
+@functools.lru_cache(maxsize=1024)
 def slot_totals(seed: str, sub_id: int, slot: int,
                 cleared: bool = False) -> tuple[tuple[int, int, int], tuple[float, float, float]]:
     """(online, offline, dead) and the summed 10m, 1h and 1d MH/s of a subaccount's workers;

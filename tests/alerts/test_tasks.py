@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from celery import current_app
 from django.conf import settings
+from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnreachable
 
 from alerts import evaluation, tasks
@@ -74,13 +75,44 @@ def test_an_unexpected_error_never_fails_the_poll(
     assert "Could not queue the alert evaluation after a poll" in caplog.text
 
 
+def evaluated(*, deliveries: int) -> Any:
+    """An evaluation's result that queued this many messages."""
+    return evaluation.Evaluation(team_id=0, now=timezone.now(), deliveries=[object()] * deliveries)
+
+
 def test_evaluate_team_evaluates_then_queues_the_sending(team, queued, monkeypatch) -> None:
     seen: list[Any] = []
-    monkeypatch.setattr(evaluation, "team_evaluate", lambda *, team, now=None: seen.append(team))
 
+    def evaluate(*, team, now=None):
+        seen.append(team)
+        return evaluated(deliveries=1)
+
+    monkeypatch.setattr(evaluation, "team_evaluate", evaluate)
     tasks.evaluate_team(team.pk)
 
     assert seen == [team]
+    assert queued["send_deliveries"] == [()]
+
+
+def test_evaluate_team_with_nothing_to_say_queues_no_sending(team, queued, monkeypatch) -> None:
+    monkeypatch.setattr(evaluation, "team_evaluate",
+                        lambda *, team, now=None: evaluated(deliveries=0))
+    tasks.evaluate_team(team.pk)
+    assert queued["send_deliveries"] == []
+
+
+def test_a_real_evaluation_queues_the_sending_only_when_an_alert_fires(
+        team, source: Source, queued) -> None:
+    channel_create(team=team, kind="in_app")
+    rule_create(team=team, kind="source_unhealthy", source=source, for_minutes=0)
+    tasks.evaluate_team(team.pk)  # a source never polled is pending, not unhealthy
+    assert queued["send_deliveries"] == []
+
+    Source.objects.filter(pk=source.pk).update(
+        last_error="HTTP 500", last_error_at=timezone.now(), consecutive_failures=3,
+        last_poll_at=timezone.now())
+    tasks.evaluate_team(team.pk)
+    assert Delivery.objects.filter(team=team).exists()
     assert queued["send_deliveries"] == [()]
 
 
@@ -93,13 +125,25 @@ def test_evaluate_team_of_a_deleted_team_does_nothing(queued, monkeypatch, db) -
 def test_evaluate_all_evaluates_every_team_and_queues_the_sending(
         queued, monkeypatch, db) -> None:
     calls: list[Any] = []
-    monkeypatch.setattr(evaluation, "teams_evaluate", lambda *, now=None: calls.append(now))
+
+    def evaluate_all(*, now=None):
+        calls.append(now)
+        return [evaluated(deliveries=0), evaluated(deliveries=2)]
+
+    monkeypatch.setattr(evaluation, "teams_evaluate", evaluate_all)
     tasks.evaluate_all()
     assert calls == [None] and queued["send_deliveries"] == [()]
 
 
+def test_evaluate_all_with_nothing_to_say_queues_no_sending(queued, monkeypatch, db) -> None:
+    monkeypatch.setattr(evaluation, "teams_evaluate",
+                        lambda *, now=None: [evaluated(deliveries=0), evaluated(deliveries=0)])
+    tasks.evaluate_all()
+    assert queued["send_deliveries"] == []
+
+
 def test_a_broker_down_after_evaluation_is_logged(team, monkeypatch, caplog) -> None:
-    monkeypatch.setattr(evaluation, "team_evaluate", lambda **kw: None)
+    monkeypatch.setattr(evaluation, "team_evaluate", lambda **kw: evaluated(deliveries=1))
     monkeypatch.setattr(tasks.send_deliveries, "delay", broker_down)
     tasks.evaluate_team(team.pk)
     assert "Could not queue the sending of alert messages" in caplog.text

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.db import OperationalError
@@ -12,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard import health, registries
+from dashboard import health, polling, registries
 from dashboard.models import PollRun, Source, Team
 from dashboard.polling import source_poll
 from dashboard.registries import (
@@ -281,3 +282,29 @@ def test_a_failing_receiver_does_not_fail_the_poll(source: Source, finished: lis
     assert run is not None and run.ok
     assert len(finished) == 1
     assert "poll_finished receiver" in caplog.text and "listener bug" in caplog.text
+
+
+@pytest.mark.parametrize("mode", ["ok", "transient"])
+def test_a_poll_of_a_past_moment_is_dated_then_and_not_announced(
+        source: Source, finished: list[dict[str, Any]], django_capture_on_commit_callbacks: Any,
+        mode: str) -> None:
+    """Demo mode's history: the data and the run are dated at the moment the poll stands
+    for, and listeners (alerts, metrics) hear nothing of the past."""
+    set_mode(source, mode)
+    seen: list[datetime] = []
+    real_fetch = polling.fetch
+
+    def fetch(*, source: Source, now: datetime, http: Any) -> Any:
+        seen.append(now)
+        return real_fetch(source=source, now=now, http=http)
+
+    past = timezone.now() - timedelta(days=3)
+    with mock.patch.object(polling, "fetch", fetch), \
+            django_capture_on_commit_callbacks(execute=True):
+        run = source_poll(source_id=source.pk, trigger="backfill", at=past)
+    assert run is not None and run.started_at == past
+    assert past <= run.finished_at < past + timedelta(minutes=1)
+    assert seen == [past]
+    assert finished == []
+    source.refresh_from_db()
+    assert source.last_poll_at == past and source.claimed_until is None

@@ -149,21 +149,34 @@ def browser(chromium_path: str) -> Iterator[object]:
         browser.close()
 
 
+def new_page(browser: object, *, width: int = 1280, scheme: str = "light") -> tuple[object, object]:
+    """A context of its own (close it when done) and its page, which collects console errors."""
+    context = browser.new_context(  # type: ignore[attr-defined]
+        viewport={"width": width, "height": 900}, color_scheme=scheme)
+    page = context.new_page()
+    page.console_errors = []
+    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+    return context, page
+
+
+def sign_in_page(page: object, base_url: str, username: str, password: str) -> None:
+    """Submit the sign-in form; where it leads (the overview, the code step) is the caller's."""
+    page.goto(f"{base_url}/accounts/login/")  # type: ignore[attr-defined]
+    page.fill("#id_username", username)  # type: ignore[attr-defined]
+    page.fill("#id_password", password)  # type: ignore[attr-defined]
+    page.click("main button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_load_state()  # type: ignore[attr-defined]
+
+
 @pytest.fixture
 def page_for(browser, live_server) -> Iterator[Callable[..., object]]:
     """A signed-in page factory: page_for(username, password, width=1280)."""
     contexts = []
 
     def make(username: str, password: str, width: int = 1280) -> object:
-        context = browser.new_context(viewport={"width": width, "height": 900})
+        context, page = new_page(browser, width=width)
         contexts.append(context)
-        page = context.new_page()
-        page.console_errors = []
-        page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", password)
-        page.click("main button[type=submit]")
+        sign_in_page(page, live_server.url, username, password)
         page.wait_for_url(f"{live_server.url}/")
         return page
 

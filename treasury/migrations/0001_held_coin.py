@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('dashboard', '0005_team_electricity_price'),
+        ('dashboard', '0006_team_electricity_price'),
     ]
 
     operations = [

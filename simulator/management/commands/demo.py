@@ -9,6 +9,7 @@ simulator/processes.py).
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from simulator.core.scenario import SCENARIOS
 from simulator.demo import DEMO_SCENARIO, demo_setup
+from simulator.demo_history import BUDGET_SECONDS, demo_history_fill
 from simulator.processes import Supervisor
 
 
@@ -32,10 +34,17 @@ class Command(BaseCommand):
         parser.add_argument("--scenario", choices=[*sorted(SCENARIOS), "none"], default=DEMO_SCENARIO,
                             help="the simulator's trouble on a timetable, so alerts fire and resolve "
                                  "(default: %(default)s; 'none' for calm upstreams)")
+        parser.add_argument("--no-history", action="store_true",
+                            help="start without filling the past week (since the last run) "
+                                 "from the simulator")
+        parser.add_argument("--history-seconds", type=float, default=BUDGET_SECONDS,
+                            help="about how long filling the past week may take; a longer "
+                                 "time polls it more densely (default: %(default)s)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEMO_MODE:
             raise CommandError("demo mode is off; run it through 'make demo' or set HASHWATCH_DEMO=1")
+        began = time.monotonic()
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         host, port, sim_port = options["host"], options["port"], options["simulator_port"]
@@ -43,6 +52,15 @@ class Command(BaseCommand):
         simulator_url = f"http://127.0.0.1:{sim_port}"
         gateway_url = f"ws://127.0.0.1:{gateway_port}/WSGateway/"
         login = demo_setup(simulator_url=simulator_url, gateway_url=gateway_url)
+        if not options["no_history"]:
+            # Before anything serves: the charts open on a week, not on one dot.
+            fill = demo_history_fill(team=login.team, simulator_port=sim_port,
+                                     budget=options["history_seconds"], say=self.stderr.write)
+            if fill.polls:
+                self.stderr.write(f"History: {fill.polls} polls at {fill.moments} past moments "
+                                  f"(every {fill.step}) in {fill.seconds:.1f} s "
+                                  f"({fill.failed} failed); set up in "
+                                  f"{time.monotonic() - began:.1f} s.")
         python = sys.executable
         manage = [python, str(settings.BASE_DIR / "manage.py")]
         scenario = [] if options["scenario"] == "none" else ["--scenario", options["scenario"]]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dashboard', '0004_source_poll_lease_token'),
+        ('dashboard', '0005_recovery_codes_and_second_factor_reset'),
     ]
 
     operations = [
