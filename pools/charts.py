@@ -56,6 +56,8 @@ def format_pool_hashrate(raw: str, raw_unit: str) -> str:
         value = float(raw)
     except ValueError:
         return f"{raw} {raw_unit}".strip()
+    if label == "H/s":  # plain H/s (BTCpool.kz, often 1e20 and up) scales as ours do
+        return format_hashrate(value)
     return Unit(label, 1.0).format(value)
 
 
