@@ -21,7 +21,8 @@ LABEL_MAX = Source._meta.get_field("label").max_length or 100
 
 class SourceForm(forms.Form):
     label = forms.CharField(
-        max_length=LABEL_MAX, help_text=f"How this account is named on every page: up to {LABEL_MAX} characters.",
+        max_length=LABEL_MAX,
+        help_text=f"How this account is named on every page: up to {LABEL_MAX} characters.",
         error_messages={"max_length": f"Keep the name to {LABEL_MAX} characters or fewer "
                                       "(this one has %(show_value)d); nothing was saved."},
     )

@@ -51,7 +51,8 @@ def format_pool_hashrate(raw: str, raw_unit: str) -> str:
     """A hashrate as the pool sent it (a string in its own unit letter, G/T/P/E, M or H, maybe
     in exponent notation), grouped and rounded as ours are, so the two read alike."""
     letter = raw_unit.strip()[:1].lower()
-    label = next((lab for _, lab in HASHRATE_UNITS if lab[0].lower() == letter), "H/s" if letter == "h" else raw_unit)
+    label = next((lab for _, lab in HASHRATE_UNITS if lab[0].lower() == letter),
+                 "H/s" if letter == "h" else raw_unit)
     try:
         value = float(raw)
     except ValueError:

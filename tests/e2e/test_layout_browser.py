@@ -120,7 +120,8 @@ TABLE_CHECK = """() => [...document.querySelectorAll('table.data')].filter(t => 
   const stacked = getComputedStyle(t.querySelector('thead') || t).display === 'none';
   const cells = [...t.querySelectorAll('tbody td')].filter(td => td.offsetParent && td.innerText.trim());
   // Buttons name themselves: a cell of row actions needs no label.
-  const unlabelled = stacked ? cells.filter(td => !td.dataset.label && td.colSpan < 2 && !td.querySelector(".row-actions")).length : 0;
+  const unlabelled = stacked ? cells.filter(
+    td => !td.dataset.label && td.colSpan < 2 && !td.querySelector(".row-actions")).length : 0;
   const fits = !wrap || wrap.scrollWidth <= wrap.clientWidth + 1;
   const hinted = !!wrap && wrap.classList.contains('is-wide')
     && !!wrap.previousElementSibling && wrap.previousElementSibling.classList.contains('scroll-hint');
