@@ -16,8 +16,16 @@ CREDENTIAL_PREFIX = "credential_"
 OPTION_PREFIX = "option_"
 
 
+LABEL_MAX = Source._meta.get_field("label").max_length or 100
+
+
 class SourceForm(forms.Form):
-    label = forms.CharField(max_length=100, help_text="How this account is named on every page.")
+    label = forms.CharField(
+        max_length=LABEL_MAX,
+        help_text=f"How this account is named on every page: up to {LABEL_MAX} characters.",
+        error_messages={"max_length": f"Keep the name to {LABEL_MAX} characters or fewer "
+                                      "(this one has %(show_value)d); nothing was saved."},
+    )
     base_url = forms.CharField(
         max_length=300, required=False, label="Base URL",
         help_text="Leave empty for the provider's documented address.",
@@ -39,6 +47,8 @@ class SourceForm(forms.Form):
         else:
             kwargs.setdefault("initial", {"interval": spec.default_interval, "enabled": True})
         super().__init__(*args, **kwargs)
+        # A browser's maxlength cuts a pasted name without a word: the server's message says why.
+        self.fields["label"].widget.attrs.pop("maxlength", None)
         self.fields["base_url"].widget.attrs["placeholder"] = spec.default_base_url(
             source.options if source else {}
         )

@@ -1,10 +1,14 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic.base import RedirectView
 
 from dashboard import api, auth, health, views, views_connection, views_two_factor
 
 urlpatterns = [
+    # Browsers (and the admin, which links no icon) ask for /favicon.ico on their own.
+    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True), name="favicon"),
     path("", views.overview, name="overview"),
     path("sources/", views.sources, name="sources"),
     path("sources/<int:pk>/", views.source_detail, name="source_detail"),

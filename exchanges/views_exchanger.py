@@ -218,7 +218,7 @@ def day_bars(window: sel.DayWindow, datasets: list[tuple[str, str, list[Any]]], 
 
 def balance_line(window: sel.DayWindow, points: list[tuple[datetime, Decimal]]) -> dict[str, Any]:
     return {
-        "type": "line", "unit": "", "decimals": 2, "tick_decimals": 2, "y_title": "Balance",
+        "type": "line", "unit": "", "decimals": 2, "tick_decimals": 2, "y_title": f"Balance ({NO_CURRENCY})",
         "time_unit": time_unit(window.end - window.start), "x_title": f"Time ({window.zone.key})",
         "start": epoch_ms(window.start), "end": epoch_ms(window.stop),
         "datasets": [{"label": "Balance", "color": AMBER,
@@ -230,8 +230,12 @@ def percent(part: Decimal, whole: Decimal) -> str:
     return f"{min(part / whole, Decimal(1)) * 100:.0f}%" if whole > 0 else ""
 
 
+# The partner API names no currency for its balance, rewards and exchange amounts, nor the
+# pair of an exchange's course: the page says so beside every such figure instead of guessing.
+NO_CURRENCY = "currency not given"
+
+
 def recent_rows(exchanges: list[PartnerExchange]) -> list[dict[str, Any]]:
-    # The partner API names no currency for these amounts, so none is shown.
     return [{
         "at": x.at, "give": amount(x.amount_give), "get": amount(x.amount_get),
         "course": f"{amount(x.course_give)} → {amount(x.course_get)}", "succeeded": x.succeeded,
@@ -265,7 +269,7 @@ def partner_charts(window: sel.DayWindow, *, days: list[sel.ExchangeDay],
          "spec": day_bars(window, [
              ("Accrued", BLUE, [(d.day, d.reward_accrued) for d in days]),
              ("Pending", GREY, [(d.day, d.reward_pending) for d in days]),
-         ], unit="", title="Reward per day", decimals=2)},
+         ], unit="", title=f"Reward per day ({NO_CURRENCY})", decimals=2)},
         {"id": "chart-partner-clicks", "title": "Link clicks per day",
          "has_data": any(c for _, c in clicks), "note": "",
          "empty": "No click through the partner link in this range.",
@@ -298,6 +302,7 @@ def partner_context(*, source: Source, state: State, latest: PartnerBalance | No
             "total_received": money(latest.total_received), "remaining": money(remaining),
             "percent": percent(max(latest.balance, Decimal(0)), latest.min_payout),
             "reward": money(sum((d.reward for d in days), Decimal(0))),
+            "no_currency": NO_CURRENCY,
         },
         "totals": {
             "exchanges": sum(d.count for d in days), "succeeded": sum(d.succeeded for d in days),

@@ -47,6 +47,21 @@ def hashrate_unit(largest_hs: float) -> Unit:
     return Unit("H/s", 1.0)
 
 
+def format_pool_hashrate(raw: str, raw_unit: str) -> str:
+    """A hashrate as the pool sent it (a string in its own unit letter, G/T/P/E, M or H, maybe
+    in exponent notation), grouped and rounded as ours are, so the two read alike."""
+    letter = raw_unit.strip()[:1].lower()
+    label = next((lab for _, lab in HASHRATE_UNITS if lab[0].lower() == letter),
+                 "H/s" if letter == "h" else raw_unit)
+    try:
+        value = float(raw)
+    except ValueError:
+        return f"{raw} {raw_unit}".strip()
+    if label == "H/s":  # plain H/s (BTCpool.kz, often 1e20 and up) scales as ours do
+        return format_hashrate(value)
+    return Unit(label, 1.0).format(value)
+
+
 def format_hashrate(value_hs: float | None) -> str:
     if value_hs is None:
         return "—"

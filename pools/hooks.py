@@ -98,3 +98,5 @@ def register() -> None:
     r.nav_item_register(r.NavItem("hashrate", "Hashrate", "hashrate", order=100))
     r.nav_item_register(r.NavItem("workers", "Workers", "workers", ("workers", "worker_detail"), order=200))
     r.nav_item_register(r.NavItem("earnings", "Earnings", "earnings", order=300))
+    r.nav_item_register(r.NavItem("pools", "Pool figures", "pool_index", ("pool_index", "pool_page"),
+                                  order=350))

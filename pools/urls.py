@@ -6,6 +6,7 @@ urlpatterns = [
     path("hashrate/", views.hashrate, name="hashrate"),
     path("workers/", views.workers, name="workers"),
     path("workers/<int:pk>/", views.worker_detail, name="worker_detail"),
+    path("pools/", views.pool_index, name="pool_index"),
     path("pools/<int:pk>/", views.pool_page, name="pool_page"),
     path("earnings/", views.earnings, name="earnings"),
     path("earnings/earnings.csv", views.earnings_csv, name="earnings_csv"),

@@ -161,6 +161,17 @@ def worker_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @team_view()
+def pool_index(request: HttpRequest) -> HttpResponse:
+    """The team's pools, each with the figures it publishes about itself, leading to its page."""
+    sources = selectors.team_pool_sources(team=request.team)  # type: ignore[attr-defined]
+    stats: dict[int, list[PoolCoinStat]] = defaultdict(list)
+    for stat in PoolCoinStat.objects.filter(source__in=sources).order_by("coin"):
+        stats[stat.source_id].append(stat)
+    rows = [{"source": source, "figures": stats.get(source.pk, [])} for source in sources]
+    return render(request, "pools/pool_index.html", {"rows": rows})
+
+
+@team_view()
 def pool_page(request: HttpRequest, pk: int) -> HttpResponse:
     source = team_source_get(team=request.team, pk=pk)  # type: ignore[attr-defined]
     if source.kind_spec.category != "pool":

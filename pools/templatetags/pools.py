@@ -7,7 +7,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from pools.charts import format_hashrate
+from pools.charts import format_hashrate, format_pool_hashrate
 
 register = template.Library()
 
@@ -15,6 +15,11 @@ register = template.Library()
 @register.filter
 def hashrate(value_hs: float | None) -> str:
     return format_hashrate(value_hs)
+
+
+@register.filter
+def pool_hashrate(raw: str, raw_unit: str) -> str:
+    return format_pool_hashrate(str(raw), str(raw_unit or ""))
 
 
 @register.simple_tag(takes_context=True)

@@ -138,6 +138,23 @@
     var y = axis(colors, spec.y_title);
     y.beginAtZero = false;
     y.grace = "4%";
+    // Prices and volume are two stacked axes on the left: the candles own the upper four
+    // fifths, volume its own band below, so a tall volume bar never covers a candle.
+    y.stack = "candles";
+    y.stackWeight = 4;
+    var volumeAxis = axis(colors, "Vol. " + spec.base);
+    volumeAxis.type = "linear";
+    volumeAxis.axis = "y";
+    volumeAxis.position = "left";
+    y.position = "left";
+    volumeAxis.stack = "candles";
+    volumeAxis.stackWeight = 1;
+    y.weight = 1;
+    volumeAxis.offset = true;
+    volumeAxis.beginAtZero = true;
+    volumeAxis.suggestedMax = maxVolume || 1;
+    volumeAxis.ticks.maxTicksLimit = 2;
+    volumeAxis.grid.drawOnChartArea = true;
     return {
       type: "bar",
       data: {
@@ -166,8 +183,7 @@
       options: options({
         x: x,
         y: y,
-        // Volume bars share the bottom fifth of the plot, under the candles.
-        volume: { type: "linear", display: false, beginAtZero: true, max: (maxVolume || 1) * 5 },
+        volume: volumeAxis,
       }, {
         legend: { display: false },
         tooltip: {
