@@ -9,6 +9,10 @@ raw window is what bounds the database. Charts read raw samples for ranges up to
 hourly rows up to 90 days and daily rows beyond. Buckets are UTC hours and days. Samples
 marked suspect stay in the raw table for inspection but are left out of roll-ups, where a
 single unit error would set a month's maximum.
+
+Raw samples go by whole UTC days: a day is dropped once all of it is past its window, so a
+sample is kept for its window and at most one day more. On Postgres that is one day partition
+dropped (pools.partitions) instead of millions of rows deleted; SQLite deletes the same rows.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from django.db.models import Avg, Count, F, Max, Min, QuerySet, Sum
 from django.db.models.functions import TruncDay, TruncHour
 
 from dashboard.bulk import upsert
+from pools import partitions
 from pools.models import ACCOUNT, HashrateDaily, HashrateHourly, HashrateSample, PoolStat
 
 RAW_WORKER = timedelta(hours=48)
@@ -39,7 +44,7 @@ def hashrate_rollup(*, now: datetime) -> dict[str, int]:
     buckets that can have changed since the last run; re-running rewrites the same values."""
     since = rollup_start(now=now)
     with transaction.atomic():
-        hourly = hourly_upsert(since=since)
+        hourly = hourly_upsert(since=since, until=hour_of(now) + timedelta(hours=1))
         daily = daily_upsert(since=since.replace(hour=0))
     return {"hourly_rows": hourly, "daily_rows": daily}
 
@@ -59,15 +64,20 @@ def rollup_start(*, now: datetime) -> datetime:
     return max(min(start, hour_of(latest)), floor)
 
 
-def hourly_upsert(*, since: datetime) -> int:
-    groups = (
-        HashrateSample.objects.filter(at__gte=since, suspect=False)
+def hourly_groups(*, since: datetime, until: datetime) -> QuerySet:
+    # Bounded on both sides, so Postgres reads only the day partitions in the range.
+    return (
+        HashrateSample.objects.filter(at__gte=since, at__lt=until, suspect=False)
         .annotate(period=TruncHour("at", tzinfo=UTC))
         .values("source_id", "worker_name", "period")
         .annotate(avg=Avg("hashrate_hs"), low=Min("hashrate_hs"), high=Max("hashrate_hs"),
                   count=Count("id"))
         .order_by()
     )
+
+
+def hourly_upsert(*, since: datetime, until: datetime) -> int:
+    groups = hourly_groups(since=since, until=until)
     rows = [
         {
             "source_id": group["source_id"], "worker_name": group["worker_name"],
@@ -100,14 +110,33 @@ def daily_upsert(*, since: datetime) -> int:
     return upsert(HashrateDaily, rows, unique=ROLLUP_UNIQUE, update=ROLLUP_FIELDS)
 
 
+def day_of(moment: datetime) -> datetime:
+    return hour_of(moment).replace(hour=0)
+
+
+def partitions_maintain(*, now: datetime) -> int:
+    """Create the day partitions the next polls need, and those of kept days the default
+    partition holds rows for; how many were created. Nothing on SQLite."""
+    return partitions.partitions_prepare(now=now, oldest=day_of(now - max(RAW_WORKER, RAW_ACCOUNT)).date())
+
+
 def hashrate_prune(*, now: datetime) -> dict[str, int]:
-    """Delete raw samples, hourly rows and pool stats past their windows; daily rows stay."""
-    samples = HashrateSample.objects.filter(at__lt=now - RAW_WORKER)
+    """Drop raw samples whose whole UTC day is past its window, hourly rows and pool stats past
+    theirs; daily rows stay."""
+    workers_before, account_before = day_of(now - RAW_WORKER), day_of(now - RAW_ACCOUNT)
+    if partitions.enabled():
+        dropped = partitions.partitions_drop(workers_before=workers_before.date(),
+                                             account_before=account_before.date())
+        samples = partitions.unsplit_rows_delete(workers_before=workers_before,
+                                                 account_before=account_before)
+    else:
+        old = HashrateSample.objects.filter(at__lt=workers_before)
+        dropped = 0
+        samples = (deleted(old.exclude(worker_name=ACCOUNT))
+                   + deleted(old.filter(worker_name=ACCOUNT, at__lt=account_before)))
     return {
-        "samples_deleted": (
-            deleted(samples.exclude(worker_name=ACCOUNT))
-            + deleted(samples.filter(worker_name=ACCOUNT, at__lt=now - RAW_ACCOUNT))
-        ),
+        "samples_deleted": samples,
+        "sample_partitions_dropped": dropped,
         "hourly_deleted": deleted(HashrateHourly.objects.filter(bucket__lt=now - HOURLY)),
         "pool_stats_deleted": deleted(PoolStat.objects.filter(at__lt=now - POOL_STATS)),
     }
