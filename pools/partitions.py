@@ -41,7 +41,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time as clock, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
+from functools import partial
 from typing import Any
 
 from django.db import OperationalError, connection, transaction
@@ -167,8 +169,8 @@ def partitions_prepare(*, now: datetime, oldest: date) -> int:
     created = 0
     day, last = oldest, now.astimezone(UTC).date() + timedelta(days=DAYS_AHEAD)
     while day <= last:
-        if not layout.covers(day) and patiently(
-                lambda day=day: day_create(day, layout=layout), f"creating {day_name(day)}"):
+        if not layout.covers(day) and patiently(partial(day_create, day, layout=layout),
+                                                f"creating {day_name(day)}"):
             created += 1
         day += timedelta(days=1)
     return created
@@ -195,15 +197,13 @@ def partitions_drop(*, workers_before: date, account_before: date) -> int:
         expired |= {ACCOUNT_HALF} if end <= account_before else set()
         for half in sorted(halves & expired):
             child = f"{day_name(day)}_{half}"
-            dropped += patiently(lambda child=child, day=day: detach_drop(day_name(day), child),
-                                 f"dropping {child}")
+            dropped += patiently(partial(detach_drop, day_name(day), child), f"dropping {child}")
         if end <= account_before and not halves - expired:
             # The empty day table: the one step that locks the parent, so it is tried briefly.
-            dropped += patiently(lambda day=day: detach_drop(TABLE, day_name(day)),
-                                 f"dropping {day_name(day)}")
+            dropped += patiently(partial(detach_drop, TABLE, day_name(day)), f"dropping {day_name(day)}")
     for name, end_day in layout.before.items():
         if end_day <= account_before:
-            dropped += patiently(lambda name=name: detach_drop(TABLE, name), f"dropping {name}")
+            dropped += patiently(partial(detach_drop, TABLE, name), f"dropping {name}")
     return dropped
 
 

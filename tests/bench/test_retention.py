@@ -118,7 +118,7 @@ class Poller(threading.Thread):
                 shot = self.snapshots[len(self.stores) % len(self.snapshots)]
                 store = partial(pool_snapshot_ingest, source=self.source, snapshot=shot, now=shot.fetched_at)
                 self.stores.append(timed(partial(committed, store))[1])
-        except BaseException as error:  # noqa: BLE001  (handed to the test to raise)
+        except BaseException as error:
             self.error = error
         finally:
             connection.close()
@@ -142,7 +142,7 @@ class Poller(threading.Thread):
 
 
 def test_rollup_and_prune_of_100k_workers_beside_a_running_poll(farm: tuple[Source, Source]) -> None:
-    big, other = farm
+    _, other = farm
     snapshots = [snapshot(NOW + timedelta(minutes=n)) for n in range(BASELINE_STORES)]
     alone = [timed(partial(committed, partial(pool_snapshot_ingest, source=other, snapshot=shot,
                                               now=shot.fetched_at)))[1]

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -79,7 +80,7 @@ def log_of(name: str) -> str:
 
 def overlapping(runs: list[PollRun]) -> list[tuple[datetime, datetime]]:
     spans = sorted((run.started_at, run.finished_at) for run in runs)
-    return [(a, b) for (_, a), (b, _) in zip(spans, spans[1:], strict=False) if b < a]
+    return [(a, b) for (_, a), (b, _) in pairwise(spans) if b < a]
 
 
 def assert_never_polled_twice_at_once(sources: list[Source]) -> None:

@@ -83,7 +83,8 @@ def test_partitioning_the_samples_keeps_every_stored_row() -> None:
         assert partitions.children(partitions.TABLE) == [
             f"pools_hashratesample_before_{tomorrow:%Y%m%d}", partitions.DEFAULT]
         # Ids go on from the last one, and the natural key still holds over the old rows.
-        assert sample.objects.create(source_id=source.pk, at=now + timedelta(days=3), hashrate_hs=1).id > last_id
+        added = sample.objects.create(source_id=source.pk, at=now + timedelta(days=3), hashrate_hs=1)
+        assert added.id > last_id
         samples_upsert([{"source_id": source.pk, "worker_name": "rig-a", "at": now,
                          "hashrate_hs": 99.0, "avg_window": "", "raw_value": "", "raw_unit": ""}])
         assert sample.objects.get(worker_name="rig-a", at=now).hashrate_hs == 99.0

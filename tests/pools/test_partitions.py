@@ -138,16 +138,19 @@ def test_the_task_makes_partitions_then_rolls_up_and_prunes(pool: Source) -> Non
     assert result["hourly_rows"] == 1
 
 
+TODAY = NOW + timedelta(days=2)  # 5 March, the last day made ahead at NOW
+
+
 @pytest.fixture
 def open_poll(transactional_db: None, pool: Source) -> Iterator[threading.Event]:
-    """A poll in the middle of its store: it has written a sample of today and not committed
+    """A poll in the middle of its store: it has written a sample of TODAY and not committed
     yet, so its transaction holds the table as a poll's does. Set the event to commit."""
     holding, done = threading.Event(), threading.Event()
 
     def poll() -> None:
         try:
             with transaction.atomic():
-                sample(pool, NOW, worker_name="rig-b")
+                sample(pool, TODAY, worker_name="rig-b")
                 holding.set()
                 done.wait(timeout=60)
         finally:
@@ -165,14 +168,16 @@ def open_poll(transactional_db: None, pool: Source) -> Iterator[threading.Event]
 
 def test_maintenance_goes_on_while_a_poll_holds_the_table(pool: Source, open_poll: threading.Event) -> None:
     sample(pool, NOW - timedelta(days=3), worker_name="rig-a")
-    later = NOW + timedelta(days=6)
+    later = TODAY + timedelta(hours=1)
 
     created = retention.partitions_maintain(now=later)
     counts = retention.hashrate_prune(now=later)
 
-    # New days are attached and expired halves dropped without waiting for the poll; only
-    # the empty day tables, whose removal locks the parent, wait for a later run.
-    assert created == 6
+    # New days are attached and expired halves dropped without waiting for the poll: 25 and
+    # 26 February whole, the workers of 27 February to 2 March. Only the empty day tables,
+    # whose removal locks the parent, wait for a later run.
+    assert created == 2
+    assert counts["sample_partitions_dropped"] == 2 * 2 + 5  # 2024 is a leap year
     assert not HashrateSample.objects.filter(worker_name="rig-a").exists()
     assert "pools_hashratesample_20240225" in day_tables()
     assert partitions.children("pools_hashratesample_20240225") == []
