@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection, models, transaction
+from django.db.models import QuerySet
 
 Row = dict[str, Any]
 
@@ -70,6 +71,31 @@ def copy_upsert(
             f"ON CONFLICT ({keys}) DO UPDATE SET {assignments}"
         )
         cursor.execute(f"DROP TABLE {temp}")
+
+
+def upsert_select(
+    model: type[models.Model], rows: QuerySet, *, fields: list[str], unique: list[str],
+    update: list[str],
+) -> int:
+    """Insert what a query selects (its columns, in order, are `fields`), or update the
+    `update` fields of rows that already hold their `unique` key: one statement run inside
+    the database, so the rows never travel through Python (a roll-up of 100,000 workers
+    spends most of its time there otherwise). How many rows were written."""
+    columns = concrete_fields(model)
+    quote = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        return quote(str(columns[name].column))
+
+    select, params = rows.query.sql_with_params()
+    assignments = ", ".join(f"{column(name)} = EXCLUDED.{column(name)}" for name in update)
+    # SQLite needs the SELECT to have a WHERE clause here (the query's filter is one), or it
+    # reads ON CONFLICT as a join's ON.
+    sql = (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(map(column, fields))}) "
+           f"{select} ON CONFLICT ({', '.join(map(column, unique))}) DO UPDATE SET {assignments}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return max(cursor.rowcount, 0)
 
 
 def concrete_fields(model: type[models.Model]) -> dict[str, models.Field]:

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import Avg, Count, F, Max, Min, QuerySet, Sum
 from django.db.models.functions import TruncDay, TruncHour
 
-from dashboard.bulk import upsert
+from dashboard.bulk import upsert_select
 from pools import partitions
 from pools.models import ACCOUNT, HashrateDaily, HashrateHourly, HashrateSample, PoolStat
 
@@ -37,6 +37,7 @@ LATE = timedelta(hours=1)
 
 ROLLUP_UNIQUE = ["source", "worker_name", "bucket"]
 ROLLUP_FIELDS = ["hashrate_avg", "hashrate_min", "hashrate_max", "samples"]
+ROLLUP_COLUMNS = ["source", "worker_name", "bucket", *ROLLUP_FIELDS]
 
 
 def hashrate_rollup(*, now: datetime) -> dict[str, int]:
@@ -65,7 +66,8 @@ def rollup_start(*, now: datetime) -> datetime:
 
 
 def hourly_groups(*, since: datetime, until: datetime) -> QuerySet:
-    # Bounded on both sides, so Postgres reads only the day partitions in the range.
+    """Raw samples by series and hour, selected as ROLLUP_COLUMNS. Bounded on both sides, so
+    Postgres reads only the day partitions in the range."""
     return (
         HashrateSample.objects.filter(at__gte=since, at__lt=until, suspect=False)
         .annotate(period=TruncHour("at", tzinfo=UTC))
@@ -77,16 +79,8 @@ def hourly_groups(*, since: datetime, until: datetime) -> QuerySet:
 
 
 def hourly_upsert(*, since: datetime, until: datetime) -> int:
-    groups = hourly_groups(since=since, until=until)
-    rows = [
-        {
-            "source_id": group["source_id"], "worker_name": group["worker_name"],
-            "bucket": group["period"], "hashrate_avg": group["avg"], "hashrate_min": group["low"],
-            "hashrate_max": group["high"], "samples": group["count"],
-        }
-        for group in groups
-    ]
-    return upsert(HashrateHourly, rows, unique=ROLLUP_UNIQUE, update=ROLLUP_FIELDS)
+    return upsert_select(HashrateHourly, hourly_groups(since=since, until=until),
+                         fields=ROLLUP_COLUMNS, unique=ROLLUP_UNIQUE, update=ROLLUP_FIELDS)
 
 
 def daily_upsert(*, since: datetime) -> int:
@@ -95,19 +89,12 @@ def daily_upsert(*, since: datetime) -> int:
         HashrateHourly.objects.filter(bucket__gte=since)
         .annotate(period=TruncDay("bucket", tzinfo=UTC))
         .values("source_id", "worker_name", "period")
-        .annotate(weighted=Sum(F("hashrate_avg") * F("samples")), low=Min("hashrate_min"),
-                  high=Max("hashrate_max"), count=Sum("samples"))
+        .annotate(avg=Sum(F("hashrate_avg") * F("samples")) / Sum("samples"),
+                  low=Min("hashrate_min"), high=Max("hashrate_max"), count=Sum("samples"))
         .order_by()
     )
-    rows = [
-        {
-            "source_id": group["source_id"], "worker_name": group["worker_name"],
-            "bucket": group["period"], "hashrate_avg": group["weighted"] / group["count"],
-            "hashrate_min": group["low"], "hashrate_max": group["high"], "samples": group["count"],
-        }
-        for group in groups
-    ]
-    return upsert(HashrateDaily, rows, unique=ROLLUP_UNIQUE, update=ROLLUP_FIELDS)
+    return upsert_select(HashrateDaily, groups, fields=ROLLUP_COLUMNS, unique=ROLLUP_UNIQUE,
+                         update=ROLLUP_FIELDS)
 
 
 def day_of(moment: datetime) -> datetime:
