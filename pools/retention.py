@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Avg, Count, F, Max, Min, QuerySet, Sum
 from django.db.models.functions import TruncDay, TruncHour
@@ -31,9 +32,14 @@ RAW_WORKER = timedelta(hours=48)
 RAW_ACCOUNT = timedelta(days=7)
 HOURLY = timedelta(days=90)
 POOL_STATS = timedelta(days=7)
-# A poll that starts at 10:59:58 stores its samples after 11:00, so the hour before the
-# current one is rolled again on every run.
-LATE = timedelta(hours=1)
+# How long after an hour ends its samples may still arrive, so that the hour is rolled again.
+# A worker sample carries the moment its poll fetched it and is stored within the poll's
+# deadline (and Celery's hard limit two minutes later): a few minutes. The account series may
+# carry the pool's own reading times, some of them an hour old; it is one row per poll, so its
+# previous hour is rolled all hour long, while a 100,000-worker account's previous hour (six
+# million rows) is read again only in the first minutes of the next.
+WORKERS_LATE = timedelta(seconds=settings.POLL_DEADLINE_SECONDS + 180)
+ACCOUNT_LATE = timedelta(hours=1)
 
 ROLLUP_UNIQUE = ["source", "worker_name", "bucket"]
 ROLLUP_FIELDS = ["hashrate_avg", "hashrate_min", "hashrate_max", "samples"]
@@ -43,10 +49,14 @@ ROLLUP_COLUMNS = ["source", "worker_name", "bucket", *ROLLUP_FIELDS]
 def hashrate_rollup(*, now: datetime) -> dict[str, int]:
     """Aggregate raw samples into hourly rows and hourly rows into daily ones, for the
     buckets that can have changed since the last run; re-running rewrites the same values."""
-    since = rollup_start(now=now)
+    until = hour_of(now) + timedelta(hours=1)
+    latest = HashrateHourly.objects.aggregate(latest=Max("bucket"))["latest"]
+    starts = {account: rollup_start(now=now, latest=latest, late=ACCOUNT_LATE if account else WORKERS_LATE)
+              for account in (True, False)}
     with transaction.atomic():
-        hourly = hourly_upsert(since=since, until=hour_of(now) + timedelta(hours=1))
-        daily = daily_upsert(since=since.replace(hour=0))
+        hourly = sum(hourly_upsert(since=since, until=until, account=account)
+                     for account, since in starts.items())
+        daily = daily_upsert(since=min(starts.values()).replace(hour=0))
     return {"hourly_rows": hourly, "daily_rows": daily}
 
 
@@ -54,23 +64,23 @@ def hour_of(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def rollup_start(*, now: datetime) -> datetime:
-    """Normally the previous hour; after a pause, the last hour rolled, so nothing still in
-    the raw table is skipped; never before the oldest raw sample can be."""
+def rollup_start(*, now: datetime, latest: datetime | None, late: timedelta) -> datetime:
+    """The hour its samples may still arrive in (`late` ago); after a pause, the last hour
+    rolled (`latest`), so nothing still in the raw table is skipped; never before the oldest
+    raw sample can be."""
     floor = hour_of(now - max(RAW_WORKER, RAW_ACCOUNT))
-    latest = HashrateHourly.objects.aggregate(latest=Max("bucket"))["latest"]
-    start = hour_of(now) - LATE
     if latest is None:
         return floor
-    return max(min(start, hour_of(latest)), floor)
+    return max(min(hour_of(now - late), hour_of(latest)), floor)
 
 
-def hourly_groups(*, since: datetime, until: datetime) -> QuerySet:
-    """Raw samples by series and hour, selected as ROLLUP_COLUMNS. Bounded on both sides, so
-    Postgres reads only the day partitions in the range."""
+def hourly_groups(*, since: datetime, until: datetime, account: bool) -> QuerySet:
+    """Raw samples of the account series, or of every worker, by series and hour, selected as
+    ROLLUP_COLUMNS. Bounded in time and series, so Postgres reads only the partitions of them."""
+    samples = HashrateSample.objects.filter(at__gte=since, at__lt=until, suspect=False)
+    samples = samples.filter(worker_name=ACCOUNT) if account else samples.exclude(worker_name=ACCOUNT)
     return (
-        HashrateSample.objects.filter(at__gte=since, at__lt=until, suspect=False)
-        .annotate(period=TruncHour("at", tzinfo=UTC))
+        samples.annotate(period=TruncHour("at", tzinfo=UTC))
         .values("source_id", "worker_name", "period")
         .annotate(avg=Avg("hashrate_hs"), low=Min("hashrate_hs"), high=Max("hashrate_hs"),
                   count=Count("id"))
@@ -78,8 +88,8 @@ def hourly_groups(*, since: datetime, until: datetime) -> QuerySet:
     )
 
 
-def hourly_upsert(*, since: datetime, until: datetime) -> int:
-    return upsert_select(HashrateHourly, hourly_groups(since=since, until=until),
+def hourly_upsert(*, since: datetime, until: datetime, account: bool) -> int:
+    return upsert_select(HashrateHourly, hourly_groups(since=since, until=until, account=account),
                          fields=ROLLUP_COLUMNS, unique=ROLLUP_UNIQUE, update=ROLLUP_FIELDS)
 
 

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.e2e
 SOURCES = 10
 CLAIM_SECONDS = 4
 INTERVAL_SECONDS = 6
-DELAYS = {"/slow/": 0.2, "/stalled/": 1.5}
+DELAYS = {"/slow/": 0.2, "/stalled/": 1.0}
 
 
 class Latency:

@@ -122,10 +122,15 @@ def test_prune_drops_whole_days_past_their_window(pool: Source) -> None:
 def test_the_rollup_reads_only_the_days_it_rolls(pool: Source) -> None:
     retention.partitions_maintain(now=NOW)
 
-    plan = retention.hourly_groups(since=NOW - timedelta(hours=2), until=NOW + timedelta(hours=1)).explain()
+    since, until = NOW - timedelta(hours=2), NOW + timedelta(hours=1)
+    workers = retention.hourly_groups(since=since, until=until, account=False).explain()
+    account = retention.hourly_groups(since=since, until=until, account=True).explain()
 
-    assert "pools_hashratesample_20240303_workers" in plan
-    assert "20240302" not in plan and "20240304" not in plan and partitions.DEFAULT not in plan
+    assert "pools_hashratesample_20240303_workers" in workers
+    assert "pools_hashratesample_20240303_account" in account
+    for plan in (workers, account):
+        assert "20240302" not in plan and "20240304" not in plan and partitions.DEFAULT not in plan
+    assert "_account" not in workers and "_workers" not in account
 
 
 def test_the_task_makes_partitions_then_rolls_up_and_prunes(pool: Source) -> None:

@@ -159,3 +159,20 @@ def test_the_task_rolls_up_then_prunes(pool: Source) -> None:
 
     assert result["hourly_rows"] == 2 and result["samples_deleted"] == 0
     assert HashrateHourly.objects.filter(worker_name="rig-a").exists()
+
+
+def test_a_worker_hour_is_rolled_again_only_while_its_samples_can_arrive(pool: Source) -> None:
+    """A 100,000-worker account's previous hour is six million rows: it is read again only
+    while a poll that fetched in it can still be storing. The account series, whose readings
+    may be an hour old, is rolled again all the next hour."""
+    for name in ("", "rig-a"):
+        sample(pool, HOUR + timedelta(minutes=10), 10.0, worker_name=name)
+        sample(pool, HOUR + timedelta(hours=1), 20.0, worker_name=name)
+    retention.hashrate_rollup(now=HOUR + timedelta(hours=1, minutes=1))
+    for name in ("", "rig-a"):
+        sample(pool, HOUR + timedelta(minutes=50), 30.0, worker_name=name)  # stored late
+
+    retention.hashrate_rollup(now=HOUR + timedelta(hours=1) + retention.WORKERS_LATE + timedelta(minutes=1))
+
+    assert rollups(HashrateHourly)[("", HOUR)][3] == 2
+    assert rollups(HashrateHourly)[("rig-a", HOUR)][3] == 1
