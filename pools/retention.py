@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Avg, Count, F, Max, Min, QuerySet, Sum
 from django.db.models.functions import TruncDay, TruncHour
 
@@ -41,6 +41,7 @@ POOL_STATS = timedelta(days=7)
 WORKERS_LATE = timedelta(seconds=settings.POLL_DEADLINE_SECONDS + 180)
 ACCOUNT_LATE = timedelta(hours=1)
 
+ROLLUP_WORK_MEM = "256MB"
 ROLLUP_UNIQUE = ["source", "worker_name", "bucket"]
 ROLLUP_FIELDS = ["hashrate_avg", "hashrate_min", "hashrate_max", "samples"]
 ROLLUP_COLUMNS = ["source", "worker_name", "bucket", *ROLLUP_FIELDS]
@@ -54,10 +55,19 @@ def hashrate_rollup(*, now: datetime) -> dict[str, int]:
     starts = {account: rollup_start(now=now, latest=latest, late=ACCOUNT_LATE if account else WORKERS_LATE)
               for account in (True, False)}
     with transaction.atomic():
+        rollup_memory()
         hourly = sum(hourly_upsert(since=since, until=until, account=account)
                      for account, since in starts.items())
         daily = daily_upsert(since=min(starts.values()).replace(hour=0))
     return {"hourly_rows": hourly, "daily_rows": daily}
+
+
+def rollup_memory() -> None:
+    """Let Postgres group a 100,000-worker hour in memory for this transaction: with the
+    default work_mem (4 MB) it sorts the rows on disk instead, several times slower."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL work_mem = '{ROLLUP_WORK_MEM}'")
 
 
 def hour_of(moment: datetime) -> datetime:
