@@ -30,10 +30,10 @@ from tests.e2e.conftest import test_database_url as database_url
 
 pytestmark = pytest.mark.e2e
 
-SOURCES = 10
+SOURCES = 6
 CLAIM_SECONDS = 4
 INTERVAL_SECONDS = 6
-DELAYS = {"/slow/": 0.2, "/stalled/": 1.0}
+DELAYS = {"/slow/": 0.05, "/stalled/": 0.5}
 
 
 class Latency:
