@@ -4,10 +4,11 @@ stalling a poll that stores meanwhile.
 The state is the one a maintenance run meets at 23:05 on Postgres, its heaviest moment of the
 day: 66 minutes of 1-minute samples not rolled up for good yet (the previous hour, whose late
 samples may still arrive, and this one: 6.6 million rows), 22 hourly rows per worker for the
-daily roll-up to re-read, a day of
-samples past the 48-hour window (kept small here: dropping a partition costs the same for any
-size), and an hour of hourly rows past 90 days. The fill writes straight into the table with
-generate_series, as the ingest's budget is measured elsewhere.
+daily roll-up to re-read, a day of samples past the 48-hour window (kept small here: dropping
+a partition costs the same for any size), and an hour of hourly rows past 90 days. The fill
+writes straight into the table with generate_series, as the ingest's budget is measured
+elsewhere. A poll of another 100,000-worker source stores over and over meanwhile; a watcher
+reads its backend's wait events to find any wait for a lock.
 """
 
 from __future__ import annotations
