@@ -115,9 +115,15 @@ def test_the_rollup_catches_up_after_a_pause(pool: Source) -> None:
     assert HashrateHourly.objects.count() == 4
 
 
+AGES = (timedelta(hours=47), timedelta(hours=49), timedelta(hours=60), timedelta(days=7, hours=2),
+             timedelta(days=8))
+
+
 def test_prune_deletes_what_is_past_its_window_and_keeps_daily_rows(pool: Source) -> None:
+    """Raw samples go by whole UTC days: NOW is 11:30, so the day 48 hours back (49 hours
+    old) and the day 7 days back (7 days and 2 hours old) are not over yet."""
     for worker_name in ("", "rig-a"):
-        for age in (timedelta(hours=47), timedelta(hours=49), timedelta(days=8)):
+        for age in AGES:
             sample(pool, NOW - age, 5.0, worker_name=worker_name)
         for age in (timedelta(days=89), timedelta(days=91)):
             HashrateHourly.objects.create(source=pool, worker_name=worker_name, bucket=NOW - age,
@@ -135,13 +141,14 @@ def test_prune_deletes_what_is_past_its_window_and_keeps_daily_rows(pool: Source
                      .values_list("at", flat=True))
         for name in ("", "rig-a")
     }
-    assert ages[""] == [timedelta(hours=47), timedelta(hours=49)]
-    assert ages["rig-a"] == [timedelta(hours=47)]
+    assert ages[""] == list(AGES[:4])
+    assert ages["rig-a"] == list(AGES[:2])
     hourly = sorted(HashrateHourly.objects.values_list("worker_name", "bucket"))
     assert hourly == [("", NOW - timedelta(days=89)), ("rig-a", NOW - timedelta(days=89))]
     assert HashrateDaily.objects.count() == 2
     assert not PoolStat.objects.exists()
-    assert counts == {"samples_deleted": 3, "hourly_deleted": 2, "pool_stats_deleted": 1}
+    assert counts == {"samples_deleted": 4, "sample_partitions_dropped": 0, "hourly_deleted": 2,
+                      "pool_stats_deleted": 1}
 
 
 def test_the_task_rolls_up_then_prunes(pool: Source) -> None:
@@ -152,3 +159,20 @@ def test_the_task_rolls_up_then_prunes(pool: Source) -> None:
 
     assert result["hourly_rows"] == 2 and result["samples_deleted"] == 0
     assert HashrateHourly.objects.filter(worker_name="rig-a").exists()
+
+
+def test_a_worker_hour_is_rolled_again_only_while_its_samples_can_arrive(pool: Source) -> None:
+    """A 100,000-worker account's previous hour is six million rows: it is read again only
+    while a poll that fetched in it can still be storing. The account series, whose readings
+    may be an hour old, is rolled again all the next hour."""
+    for name in ("", "rig-a"):
+        sample(pool, HOUR + timedelta(minutes=10), 10.0, worker_name=name)
+        sample(pool, HOUR + timedelta(hours=1), 20.0, worker_name=name)
+    retention.hashrate_rollup(now=HOUR + timedelta(hours=1, minutes=1))
+    for name in ("", "rig-a"):
+        sample(pool, HOUR + timedelta(minutes=50), 30.0, worker_name=name)  # stored late
+
+    retention.hashrate_rollup(now=HOUR + timedelta(hours=1) + retention.WORKERS_LATE + timedelta(minutes=1))
+
+    assert rollups(HashrateHourly)[("", HOUR)][3] == 2
+    assert rollups(HashrateHourly)[("rig-a", HOUR)][3] == 1
