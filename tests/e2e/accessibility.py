@@ -115,7 +115,7 @@ class TeamData:
             "/", "/sources/",
             *(f"/sources/{s.pk}/" for s in (btccom, kz, sbi, self.market, self.exchanger, self.fake)),
             "/workers/", f"/workers/{offline.pk}/",
-            "/hashrate/", "/earnings/",
+            "/hashrate/", "/earnings/", "/treasury/", "/pools/",
             *(f"/pools/{s.pk}/" for s in (btccom, kz, sbi)),
             f"/markets/?source={self.market.pk}&product=BTCBRL", f"/exchanger/?source={self.exchanger.pk}",
             "/settings/", "/settings/sources/", "/settings/sources/new/", "/settings/sources/new/btccom/",
