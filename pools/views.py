@@ -116,6 +116,7 @@ def hashrate_overview(sources: list[Source], *, start: datetime, end: datetime) 
             "coin": coin, "algorithm": selectors.coin_algorithm(coin), "sources": len(mining),
             "chart_id": f"chart-total-{coin}", "has_data": bool(points),
             "sparse": len(points) < SPARSE_POINTS,
+            "latest": format_hashrate(points[-1][1]) if points else None,
             "spec": hashrate_chart([(f"{coin} total", points)], start=start, end=end),
         })
     return {"charts": [source_chart(s, grid.points(s), start=start, end=end) for s in sources],
