@@ -101,8 +101,8 @@ def seed_series(sources: list[Source], now: datetime) -> None:
     ], unique=ROLLUP_UNIQUE, update=ROLLUP_FIELDS)
 
 
-def seed_workers(source: Source, now: datetime) -> None:
-    workers = fleet(WORKERS, at=now)
+def seed_workers(source: Source, now: datetime, count: int = WORKERS) -> None:
+    workers = fleet(count, at=now)
     ingest.workers_upsert(source=source, workers=workers, now=now)
     minute = now.replace(second=0, microsecond=0)
     for k in range(RECENT_POLLS):
