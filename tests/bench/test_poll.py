@@ -70,11 +70,18 @@ class BigAccountApi(btccom.BtccomApi):
     def __init__(self, *, seed: str = DEFAULT_SEED) -> None:
         super().__init__(seed=seed)
         # Sorted once, so each worker page's sort by name runs over an already sorted list.
-        for account in (BIG, HUGE_FARM):
-            self.workers[account.puid] = tuple(
-                sorted(btccom.account_workers(seed, account.puid), key=lambda worker: worker.name))
+        self.farms = {
+            account.puid: tuple(sorted(btccom.account_workers(seed, account.puid),
+                                       key=lambda worker: worker.name))
+            for account in (BIG, HUGE_FARM)}
+        self.workers.update(self.farms)
         self.answers: dict[tuple[Any, ...], Response] = {}
         self.snapshots: dict[tuple[int, datetime], list[btccom.WorkerSnapshot]] = {}
+
+    def scenario_changed(self, run: Any) -> None:
+        # A reset rebuilds the stock accounts' workers: the farms stay.
+        super().scenario_changed(run)
+        self.workers.update(self.farms)
 
     def dispatch(self, request: Request) -> Response:
         key = (request.method, request.path, tuple(sorted(request.query.items())), request.now)
