@@ -2,23 +2,26 @@
 
 Prints, as its last line, JSON with the resident size once Django is loaded (before_mb) and
 the process's peak resident size after the poll (peak_mb), in MB. The peak is the kernel's
-ru_maxrss, so it counts everything the poll held at its worst moment: parsed pages, worker
-objects, rows on their way to COPY, the database driver's buffers.
+high-water mark of this program's memory (VmHWM), so it counts everything the poll held at
+its worst moment: parsed pages, worker objects, rows on their way to COPY, the database
+driver's buffers. Not ru_maxrss: Linux carries that over exec from the forked parent, so it
+would report the size of the test process that started this one.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 
 
-def resident_mb() -> float:
-    """The current resident size, from /proc (Linux); ru_maxrss is only ever the peak."""
-    with open("/proc/self/statm") as statm:
-        pages = int(statm.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+def status_mb(field: str) -> float:
+    """A size from /proc/self/status (Linux): VmRSS now, VmHWM the peak so far."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) * 1024 / 1e6  # kB
+    raise LookupError(f"{field} not in /proc/self/status")
 
 
 def main(source_id: int) -> None:
@@ -29,11 +32,11 @@ def main(source_id: int) -> None:
     from dashboard.models import PollRun
     from dashboard.polling import source_poll
 
-    before = resident_mb()
+    before = status_mb("VmRSS")
     run = source_poll(source_id=source_id, trigger="manual")
     if not isinstance(run, PollRun) or run.outcome != PollRun.Outcome.OK:
         sys.exit(f"the poll did not succeed: {run and run.message}")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # KiB on Linux
+    peak = status_mb("VmHWM")
     print(json.dumps({"before_mb": before, "peak_mb": peak, "workers": run.rows["workers"]}))
 
 
