@@ -4,13 +4,14 @@ poll rewrites the same rows instead of adding new ones."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Generic, TypeVar, overload
 
 from django.db import connection, models, transaction
 from django.db.models import QuerySet
 
 Row = dict[str, Any]
+T = TypeVar("T")
 
 BATCH_SIZE = 2000
 COPY_MIN_ROWS = 1000  # below this one INSERT statement is as quick as COPY
@@ -134,3 +135,29 @@ def concrete_fields(model: type[models.Model]) -> dict[str, models.Field]:
     for field in model._meta.concrete_fields:
         fields[field.name] = fields[field.attname] = field
     return fields
+
+
+class LazyRows(Sequence[Row], Generic[T]):
+    """Rows made from items one at a time, as they are sent: COPY streams them, so a
+    100,000-worker poll holds its workers once rather than again as 100,000 row dicts,
+    which were most of its peak memory."""
+
+    def __init__(self, items: Sequence[T], make: Callable[[T], Row]) -> None:
+        self.items, self.make = items, make
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @overload
+    def __getitem__(self, index: int) -> Row: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Row]: ...
+
+    def __getitem__(self, index: int | slice) -> Row | list[Row]:
+        if isinstance(index, slice):
+            return [self.make(item) for item in self.items[index]]
+        return self.make(self.items[index])
+
+    def __iter__(self) -> Iterator[Row]:
+        return map(self.make, self.items)

@@ -43,18 +43,18 @@ def overview_charts(*, team: Team, earlier: Mapping[str, Any]) -> dict[str, Any]
     end = timezone.now()
     start = end - RANGES["24h"]
     enabled = [s for s in sources if s.enabled]
+    # A source mining several coins has one hashrate series for all of them: it is charted
+    # on the Hashrate page, not inside one coin's total.
+    groups = selectors.sources_by_coin(sources=enabled, accounts=figures.accounts)
+    grid = selectors.sources_hashrate_grid(
+        sources=[s for group in groups.by_coin.values() for s in group], start=start, end=end)
     charts = []
-    single_coin = {s.pk for s in enabled
-                   if len(selectors.coin_shares(s, figures.accounts.get(s.pk))) == 1}
     for coin in figures.coins:
-        # A source mining several coins has one hashrate series for all of them: it is
-        # charted on the Hashrate page, not inside one coin's total.
-        mining = [s for s in enabled if s.pk in single_coin and selectors.source_coin(s) == coin.coin]
-        points = selectors.team_hashrate_series(sources=mining, start=start, end=end)
+        points = grid.total(groups.by_coin.get(coin.coin, []))
         charts.append({"coin": coin.coin, "chart_id": f"chart-overview-{coin.coin}", "has_data": bool(points),
                        "sparse": len(points) < SPARSE_POINTS,
                        "spec": hashrate_chart([(f"{coin.coin} hashrate", points)], start=start, end=end)})
-    return {"pool_charts": charts, "multi_coin_sources": [s for s in enabled if s.pk not in single_coin]}
+    return {"pool_charts": charts, "multi_coin_sources": groups.several}
 
 
 def pool_figures_url(*, source: Source, membership: Membership | None) -> str | None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from dashboard.bulk import upsert
+from dashboard.bulk import LazyRows, upsert
 from dashboard.models import Source
 from exchanges.ingest import daily_price_row, daily_prices_store
 from pools import models as m
@@ -67,17 +67,17 @@ def poll_moment(moment: datetime) -> datetime:
 
 
 def workers_upsert(*, source: Source, workers: Sequence[base.WorkerState], now: datetime) -> int:
-    rows = [
-        {
+    def row(worker: base.WorkerState) -> Row:
+        return {
             "source_id": source.pk, "name": worker.name, "status": worker.status,
             "pool_status": worker.pool_status, "hashrate_hs": worker.hashrate_hs,
             "hashrate_24h_hs": worker.hashrate_24h_hs, "last_share_at": worker.last_share_at,
             "raw_hashrate": worker.raw_hashrate, "raw_unit": worker.raw_unit, "extra": worker.extra,
             "first_seen_at": now, "last_seen_at": now, "missing_since": None,
         }
-        for worker in workers
-    ]
-    return upsert(m.Worker, rows, unique=["source", "name"], update=WORKER_UPDATE_FIELDS)
+
+    return upsert(m.Worker, LazyRows(workers, row), unique=["source", "name"],
+                  update=WORKER_UPDATE_FIELDS)
 
 
 def workers_mark_missing(*, source: Source, snapshot: base.PoolSnapshot, now: datetime) -> int:
@@ -102,12 +102,11 @@ def sample_row(*, source: Source, worker_name: str, at: datetime, hashrate_hs: f
 
 
 def worker_samples_upsert(*, source: Source, workers: Sequence[base.WorkerState], at: datetime) -> int:
-    rows = [
-        sample_row(source=source, worker_name=worker.name, at=at, hashrate_hs=worker.hashrate_hs,
-                   raw_value=worker.raw_hashrate, raw_unit=worker.raw_unit)
-        for worker in workers
-    ]
-    return samples_upsert(rows)
+    def row(worker: base.WorkerState) -> Row:
+        return sample_row(source=source, worker_name=worker.name, at=at, hashrate_hs=worker.hashrate_hs,
+                          raw_value=worker.raw_hashrate, raw_unit=worker.raw_unit)
+
+    return samples_upsert(LazyRows(workers, row))
 
 
 def samples_upsert(rows: Sequence[Row]) -> int:

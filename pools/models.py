@@ -90,7 +90,14 @@ class HashrateSample(models.Model):
                 fields=["source", "worker_name", "at"], name="hashrate_sample_unique"
             ),
         ]
-        indexes = [models.Index(fields=["at"], name="hashrate_sample_at_idx")]
+        indexes = [
+            models.Index(fields=["at"], name="hashrate_sample_at_idx"),
+            # The account series alone (one row a poll, against 30,000 worker rows on a big
+            # farm), with the value, so a chart of 50 sources' day is read from this small
+            # index instead of from pages of the table full of worker samples.
+            models.Index(fields=["source", "at"], name="hashrate_sample_account_idx",
+                         condition=models.Q(worker_name=""), include=["hashrate_hs"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.worker_name or 'account'} at {self.at:%Y-%m-%d %H:%M:%S}: {self.hashrate_hs}"

@@ -97,16 +97,42 @@ class EpochSeconds(Func):
                            template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)", **extra)
 
 
-def team_hashrate_series(
-    *, sources: Sequence[Source], start: datetime, end: datetime, buckets: int = 288
-) -> list[Point]:
-    """Sum of several sources on a common grid (sources are polled at different moments).
+# Round steps for charts of several sources at once: the finest that keeps a line under
+# GRID_POINTS points, so 50 small charts draw quickly and still show a day's dips.
+GRID_POINTS = 300
+GRID_STEPS = [timedelta(minutes=m) for m in (1, 5, 15, 30)] + [
+    timedelta(hours=h) for h in (1, 3, 6, 12, 24, 24 * 7)]
 
-    The database averages each source per bucket in one grouped query: fetching every raw
-    row of 50 sources and bucketing them in Python cost most of the overview's time.
-    """
+
+def grid_step(*, start: datetime, end: datetime) -> timedelta:
+    """The round step giving at most GRID_POINTS buckets, never finer than the table read."""
+    least = max(RESOLUTIONS[series_resolution(start=start, end=end)], (end - start) / GRID_POINTS)
+    return next((step for step in GRID_STEPS if step >= least), GRID_STEPS[-1])
+
+
+@dataclass(frozen=True)
+class HashrateGrid:
+    """Several sources' account hashrate averaged on one grid of buckets from `start`."""
+
+    start: datetime
+    step: timedelta
+    means: dict[int, dict[int, float]]  # source id -> bucket number -> mean H/s
+
+    def points(self, source: Source) -> list[Point]:
+        return [(self.start + self.step * number, mean)
+                for number, mean in sorted(self.means.get(source.pk, {}).items())]
+
+    def total(self, sources: Sequence[Source]) -> list[Point]:
+        return carry_sum([self.means[s.pk] for s in sources if s.pk in self.means],
+                         start=self.start, step=self.step)
+
+
+def sources_hashrate_grid(*, sources: Sequence[Source], start: datetime, end: datetime) -> HashrateGrid:
+    """Every source's series in one grouped query, averaged per bucket by the database:
+    a query per source, or every raw row fetched and bucketed in Python, cost most of the
+    time of a page charting 50 sources."""
     resolution = series_resolution(start=start, end=end)
-    step = max(RESOLUTIONS[resolution], (end - start) / buckets)
+    step = grid_step(start=start, end=end)
     rows, moment, value = series_table(resolution=resolution, start=start, end=end)
     bucket = Floor((EpochSeconds(moment) - Value(start.timestamp())) / Value(step.total_seconds()))
     means = (
@@ -117,7 +143,42 @@ def team_hashrate_series(
     per_source: dict[int, dict[int, float]] = defaultdict(dict)
     for source_id, number, mean in means:
         per_source[source_id][int(number)] = float(mean)
-    return carry_sum(list(per_source.values()), start=start, step=step)
+    return HashrateGrid(start, step, dict(per_source))
+
+
+def team_hashrate_series(*, sources: Sequence[Source], start: datetime, end: datetime) -> list[Point]:
+    """Sum of several sources on a common grid (sources are polled at different moments)."""
+    return sources_hashrate_grid(sources=sources, start=start, end=end).total(sources)
+
+
+# Hashrates of different algorithms measure different work, so they are never added up;
+# coins sharing one (BTC and BCH) are still totalled apart, as each earns its own coin.
+COIN_ALGORITHMS = {"BTC": "SHA-256", "BCH": "SHA-256", "BSV": "SHA-256", "LTC": "Scrypt",
+                   "DOGE": "Scrypt"}
+
+
+def coin_algorithm(coin: str) -> str:
+    return COIN_ALGORITHMS.get(coin.upper(), "")
+
+
+@dataclass(frozen=True)
+class CoinSources:
+    """The sources whose hashrate adds up to one coin's total, and those mining several
+    coins at once: one series for all their coins, so in no coin's total."""
+
+    by_coin: dict[str, list[Source]]
+    several: list[Source]
+
+
+def sources_by_coin(*, sources: Sequence[Source], accounts: dict[int, PoolAccount]) -> CoinSources:
+    by_coin: dict[str, list[Source]] = defaultdict(list)
+    several = []
+    for source in sources:
+        if len(coin_shares(source, accounts.get(source.pk))) == 1:
+            by_coin[source_coin(source)].append(source)
+        else:
+            several.append(source)
+    return CoinSources(dict(sorted(by_coin.items())), several)
 
 
 ZERO = Decimal(0)

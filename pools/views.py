@@ -93,23 +93,45 @@ def hashrate(request: HttpRequest) -> HttpResponse:
     range_key = chosen_range(request, RANGES, DEFAULT_RANGE)
     end = timezone.now()
     start = end - RANGES[range_key]
-    charts = []
-    for source in scope.sources:
+    context = {"range_key": range_key, "ranges": RANGES, "scope": scope, "start": start, "end": end,
+               "charts": [], "totals": [], "several_coins": [], "step_seconds": None}
+    if len(scope.sources) == 1:
+        [source] = scope.sources
         points = selectors.hashrate_series(source=source, start=start, end=end)
-        charts.append({
-            "source": source, "chart_id": f"chart-{source.pk}", "has_data": bool(points),
-            "sparse": len(points) < SPARSE_POINTS,
-            "spec": hashrate_chart([(source.label, points)], start=start, end=end),
-            "latest": format_hashrate(points[-1][1]) if points else None,
-        })
-    total = None
-    if len(scope.sources) > 1:
-        points = selectors.team_hashrate_series(sources=scope.sources, start=start, end=end)
-        total = {"spec": hashrate_chart([("All sources", points)], start=start, end=end),
-                 "has_data": bool(points), "sparse": len(points) < SPARSE_POINTS}
-    context = {"charts": charts, "total": total, "range_key": range_key, "ranges": RANGES,
-               "scope": scope, "start": start, "end": end}
+        context["charts"] = [source_chart(source, points, start=start, end=end)]
+    elif scope.sources:
+        context.update(hashrate_overview(scope.sources, start=start, end=end))
     return page(request, "pools/hashrate.html", context, "charts")
+
+
+def hashrate_overview(sources: list[Source], *, start: datetime, end: datetime) -> dict[str, Any]:
+    """Every source's chart and one total per coin, from a single grouped query: lines on a
+    common grid of round steps, as many small charts need no more points than that."""
+    grid = selectors.sources_hashrate_grid(sources=sources, start=start, end=end)
+    accounts = {a.source_id: a for a in PoolAccount.objects.filter(source__in=sources)}
+    groups = selectors.sources_by_coin(sources=sources, accounts=accounts)
+    totals = []
+    for coin, mining in groups.by_coin.items():
+        points = grid.total(mining)
+        totals.append({
+            "coin": coin, "algorithm": selectors.coin_algorithm(coin), "sources": len(mining),
+            "chart_id": f"chart-total-{coin}", "has_data": bool(points),
+            "sparse": len(points) < SPARSE_POINTS,
+            "latest": format_hashrate(points[-1][1]) if points else None,
+            "spec": hashrate_chart([(f"{coin} total", points)], start=start, end=end),
+        })
+    return {"charts": [source_chart(s, grid.points(s), start=start, end=end) for s in sources],
+            "totals": totals, "several_coins": groups.several,
+            "step_seconds": int(grid.step.total_seconds())}
+
+
+def source_chart(source: Source, points: list[Any], *, start: datetime, end: datetime) -> dict[str, Any]:
+    return {
+        "source": source, "chart_id": f"chart-{source.pk}", "has_data": bool(points),
+        "sparse": len(points) < SPARSE_POINTS,
+        "spec": hashrate_chart([(source.label, points)], start=start, end=end),
+        "latest": format_hashrate(points[-1][1]) if points else None,
+    }
 
 
 @team_view()

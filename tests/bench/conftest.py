@@ -1,76 +1,32 @@
-"""Shared by the performance budgets: timing, the figures each budget reports, the table.
+"""Shared by the performance budgets: timing, committing, the farm they are measured on.
 
-Budgets are measured and printed, never asserted: wall-clock on a shared machine varies too
-much for a pass/fail test, while the printed PASS/OVER keeps a regression visible.
+Budgets are measured and printed, never asserted inside a test: the figures, their table and
+the run's verdict (a FAIL row makes `make bench` exit non-zero) are tests/bench/budgets.py's.
 """
 
 from __future__ import annotations
 
 import random
-import statistics
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
-import pytest
 from django.db import transaction
 
 from pools.clients.base import WorkerState
+from tests.bench.budgets import (  # noqa: F401  (the hooks are pytest's; the rest re-exported)
+    Figure,
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+    report,
+    report_amount,
+    report_durations,
+    report_rate,
+)
 
 T = TypeVar("T")
 TERA = 1e12
-
-
-@dataclass(frozen=True)
-class Figure:
-    """One measured line. For a duration the p95 is the slow tail; for a rate (`at_least`)
-    it is the rate of the 95th-percentile duration, the slow tail again."""
-
-    budget: int
-    what: str
-    runs: int
-    median: float
-    p95: float
-    unit: str
-    limit: float | None = None  # None: a breakdown shown for context, with no budget
-    at_least: bool = False
-
-    @property
-    def verdict(self) -> str:
-        if self.limit is None:
-            return "info"
-        within = self.p95 >= self.limit if self.at_least else self.p95 <= self.limit
-        return "PASS" if within else "OVER"
-
-    @property
-    def budget_text(self) -> str:
-        if self.limit is None:
-            return "-"
-        return f"{'>=' if self.at_least else '<='} {number(self.limit)} {self.unit}"
-
-    def row(self) -> str:
-        return (f"{self.budget:>2}  {self.what:<54} {self.runs:>4}  "
-                f"{number(self.median):>9} {self.unit:<9} {number(self.p95):>9} {self.unit:<9} "
-                f"{self.budget_text:<18} {self.verdict}")
-
-
-HEADER = (f"{'#':>2}  {'what':<54} {'runs':>4}  {'median':>9} {'':<9} {'p95':>9} {'':<9} "
-          f"{'budget':<18} verdict")
-FIGURES: list[Figure] = []
-
-
-def number(value: float) -> str:
-    if value >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.2f}" if value < 10 else f"{value:.1f}"
-
-
-def percentile_95(values: Sequence[float]) -> float:
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=20, method="inclusive")[18]
 
 
 def timed(call: Callable[[], T]) -> tuple[T, float]:
@@ -101,31 +57,3 @@ def fleet(count: int, *, at: datetime, seed: int = 7) -> list[WorkerState]:
             extra={"worker_id": str(rng.getrandbits(63)), "reject_percent": "0.0100"},
         ))
     return workers
-
-
-def report_durations(budget: int, what: str, seconds: Sequence[float], *, unit: str,
-                     limit: float | None = None) -> Figure:
-    scale = {"s": 1.0, "ms": 1000.0}[unit]
-    return report(Figure(budget, what, len(seconds), statistics.median(seconds) * scale,
-                         percentile_95(seconds) * scale, unit, limit))
-
-
-def report_rate(budget: int, what: str, rows: int, seconds: Sequence[float], *,
-                limit: float | None = None) -> Figure:
-    return report(Figure(budget, what, len(seconds), rows / statistics.median(seconds),
-                         rows / percentile_95(seconds), "rows/s", limit, at_least=True))
-
-
-def report(figure: Figure) -> Figure:
-    FIGURES.append(figure)
-    print(f"\n{HEADER}\n{figure.row()}")
-    return figure
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not FIGURES:
-        return
-    terminalreporter.section("performance budgets (DESIGN.md; 6-8: the Markets page and the stream)")
-    terminalreporter.write_line(HEADER)
-    for figure in sorted(FIGURES, key=lambda f: f.budget):
-        terminalreporter.write_line(figure.row())
