@@ -42,7 +42,7 @@ def test_a_stored_btcpoolkz_total_of_0_becomes_unknown_and_others_stay() -> None
     assert totals == {"btcpoolkz": None, "btccom": Decimal("1.5")}
 
 
-PARTITIONED = ("pools", "0006_hashrate_sample_partitioned_by_day")
+PARTITIONED = ("pools", "0007_hashrate_sample_partitioned_by_day")
 
 
 def relkind(table: str) -> str:

@@ -77,7 +77,7 @@ def partition_by_day(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("pools", "0005_balance_paid_total_unknown_payout_fee_pool_stat_5m"),
+        ("pools", "0006_hashrate_sample_account_idx"),
     ]
 
     operations = [
