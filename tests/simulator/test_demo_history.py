@@ -12,7 +12,7 @@ from django.utils import timezone
 from dashboard.models import PollRun, Source
 from exchanges.models import PartnerBalance
 from pools.models import ACCOUNT, DailyEarning, HashrateHourly, HashrateSample, Payout
-from pools.retention import RAW_WORKER
+from pools.retention import RAW_WORKER, day_of
 from simulator.demo import demo_setup
 from simulator.demo_history import (
     BACKFILL_TRIGGER,
@@ -86,7 +86,8 @@ def the_hashrate_endpoint_draws_a_week(filled) -> None:
 def rolled_up_and_pruned_as_retention_does(filled) -> None:
     pool, now = filled["pool"], filled["now"]
     worker_raw = HashrateSample.objects.filter(source=pool).exclude(worker_name=ACCOUNT)
-    assert not worker_raw.filter(at__lt=now - RAW_WORKER).exists()  # pruned past 48 hours
+    # Pruned by whole UTC days: nothing from a day that ended 48 hours ago or earlier.
+    assert not worker_raw.filter(at__lt=day_of(now - RAW_WORKER)).exists()
     assert worker_raw.exists()
     # ... but each worker's hours before that live on as roll-ups, for its 7-day chart.
     old_hours = HashrateHourly.objects.filter(source=pool, bucket__lt=now - RAW_WORKER)
