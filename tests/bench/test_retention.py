@@ -28,15 +28,8 @@ from pools import models as m
 from pools import partitions, retention
 from pools.clients.base import HashrateSample, PoolSnapshot, WorkerCounts
 from pools.ingest import pool_snapshot_ingest
-from tests.bench.conftest import (
-    Figure,
-    committed,
-    fleet,
-    percentile_95,
-    report,
-    report_durations,
-    timed,
-)
+from tests.bench.budgets import Figure, percentile_95, report, report_durations
+from tests.bench.conftest import committed, fleet, timed
 
 pytestmark = pytest.mark.bench
 
