@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Model
+from django.db.models.expressions import RawSQL
 
 # Below this many rows COPY's round trips cost more than bulk_create's statement.
 COPY_MIN_ROWS = 500
@@ -26,3 +27,11 @@ def rows_copy(model: type[Model], columns: Sequence[str], rows: Iterable[Sequenc
             f"COPY {table} ({names}) FROM STDIN") as copy:  # only the model's names in the SQL
         for row in rows:
             copy.write_row(row)
+
+
+def ids_any(ids: list[int]) -> list[int] | RawSQL:
+    """The right side of `pk__in` for thousands of ids: one array parameter on Postgres,
+    instead of one placeholder each that the driver splits the statement around."""
+    if not copy_worthwhile(len(ids)):
+        return ids
+    return RawSQL("SELECT unnest(%s::bigint[])", [ids])

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from alerts.copying import copy_worthwhile, rows_copy
+from alerts.copying import copy_worthwhile, ids_any, rows_copy
 from alerts.judges import JUDGES, Context, Judgement
 from alerts.messages import Outbox
 from alerts.models import Alert, AlertState, Rule, RuleKind, Scope, Silence, TeamEvaluation
@@ -76,7 +76,7 @@ class Changes:
         for pk, fields in self.by_pk.items():
             groups.setdefault(tuple(sorted(fields.items())), []).append(pk)
         for signature, pks in groups.items():
-            Alert.objects.filter(pk__in=pks).update(**dict(signature))
+            Alert.objects.filter(pk__in=ids_any(pks)).update(**dict(signature))
 
 
 def rule_disable_orphan(rule: Rule) -> None:
@@ -212,7 +212,7 @@ class RuleRun:
 
     def save(self) -> None:
         if self.dropped:
-            Alert.objects.filter(pk__in=self.dropped, state=AlertState.PENDING).delete()
+            Alert.objects.filter(pk__in=ids_any(self.dropped), state=AlertState.PENDING).delete()
         if self.created:
             alerts_insert(self.rule, self.created)
         self.changes.save()
