@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from alerts.copying import copy_worthwhile, rows_copy
 from alerts.models import Alert, Channel, ChannelStatus, Delivery, DeliveryKind, DeliveryStatus
 from alerts.transports import IN_APP, SEND_TIMEOUT_SECONDS, ChannelSendError, channel_transmit
 from dashboard.models import Team
@@ -69,8 +70,11 @@ def deliveries_queue(*, team: Team, kind: str, title: str, body: str,
     alert_ids = [alert.pk for alert in alerts]
     if alert_ids and deliveries:
         link = Delivery.alerts.through
-        link.objects.bulk_create([link(delivery_id=d.pk, alert_id=a)
-                                  for d in deliveries for a in alert_ids])
+        pairs = [(d.pk, a) for d in deliveries for a in alert_ids]
+        if copy_worthwhile(len(pairs)):
+            rows_copy(link, ["delivery_id", "alert_id"], pairs)
+        else:
+            link.objects.bulk_create([link(delivery_id=d, alert_id=a) for d, a in pairs])
     return deliveries
 
 

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from alerts.copying import copy_worthwhile, ids_any, rows_copy
 from alerts.judges import JUDGES, Context, Judgement
 from alerts.messages import Outbox
 from alerts.models import Alert, AlertState, Rule, RuleKind, Scope, Silence, TeamEvaluation
@@ -35,7 +36,6 @@ log = logging.getLogger(__name__)
 FLAP_WINDOW = timedelta(hours=1)
 FLAP_LIMIT = 4
 OPEN = (AlertState.PENDING, AlertState.FIRING)
-COPY_MIN_ROWS = 500
 # How often a troubled alert's last_seen_at is rewritten: on every poll it would be thousands
 # of row writes a minute for a farm that is down, to say what its state already says.
 SEEN_EVERY = timedelta(minutes=10)
@@ -76,7 +76,7 @@ class Changes:
         for pk, fields in self.by_pk.items():
             groups.setdefault(tuple(sorted(fields.items())), []).append(pk)
         for signature, pks in groups.items():
-            Alert.objects.filter(pk__in=pks).update(**dict(signature))
+            Alert.objects.filter(pk__in=ids_any(pks)).update(**dict(signature))
 
 
 def rule_disable_orphan(rule: Rule) -> None:
@@ -156,9 +156,10 @@ class RuleRun:
     def fire(self, alerts: list[Alert]) -> None:
         if not alerts:
             return
-        keys = [a.subject_key for a in alerts]
+        # The rule's recent episodes, all of them: a `subject_key IN (...)` of a whole farm's
+        # keys costs more to send and plan than the episodes of the others cost to read.
         history = {row["subject_key"]: row for row in Alert.objects.filter(
-            rule=self.rule, subject_key__in=keys, started_at__gte=self.now - FLAP_WINDOW,
+            rule=self.rule, started_at__gte=self.now - FLAP_WINDOW,
         ).order_by().values("subject_key").annotate(
             n=Count("id"), flapped=Count("id", filter=Q(flapping=True)))}
         for alert in alerts:
@@ -211,7 +212,7 @@ class RuleRun:
 
     def save(self) -> None:
         if self.dropped:
-            Alert.objects.filter(pk__in=self.dropped, state=AlertState.PENDING).delete()
+            Alert.objects.filter(pk__in=ids_any(self.dropped), state=AlertState.PENDING).delete()
         if self.created:
             alerts_insert(self.rule, self.created)
         self.changes.save()
@@ -221,19 +222,15 @@ def alerts_insert(rule: Rule, alerts: list[Alert]) -> None:
     """Insert a rule's new alerts. A whole farm going down is thousands of rows at once, and
     preparing each value through the ORM would cost more than the rest of the evaluation:
     those go through COPY, then their ids are read back by their (rule, subject) key."""
-    if connection.vendor != "postgresql" or len(alerts) < COPY_MIN_ROWS:
+    if not copy_worthwhile(len(alerts)):
         Alert.objects.bulk_create(alerts, batch_size=2000)
         return
     fields = [f for f in Alert._meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
-    table = connection.ops.quote_name(Alert._meta.db_table)
-    with connection.cursor() as cursor, cursor.cursor.copy(
-            f"COPY {table} ({columns}) FROM STDIN") as copy:  # only the model's names in the SQL
-        for alert in alerts:
-            copy.write_row([getattr(alert, f.attname) for f in fields])
-    keys = [a.subject_key for a in alerts]
-    ids = dict(Alert.objects.filter(rule=rule, state__in=OPEN, subject_key__in=keys)
-               .values_list("subject_key", "pk"))
+    rows_copy(Alert, [str(f.column) for f in fields],
+              ([getattr(alert, f.attname) for f in fields] for alert in alerts))
+    # Every open alert of the rule rather than `subject_key IN (thousands of keys)`: a
+    # statement that size costs more to send and plan than the few extra rows cost to read.
+    ids = dict(Alert.objects.filter(rule=rule, state__in=OPEN).values_list("subject_key", "pk"))
     for alert in alerts:
         alert.pk = ids[alert.subject_key]
         alert._state.adding = False

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from alerts import delivery as outbox
 from alerts.channels import channel_create, channel_set_enabled
+from alerts.copying import COPY_MIN_ROWS
 from alerts.delivery import backoff_seconds, deliveries_for_team, deliveries_queue, deliveries_send
 from alerts.models import Alert, Channel, ChannelStatus, Delivery, Rule
 from tests.alerts.receiver import Receiver, running_receiver
@@ -57,6 +58,23 @@ def test_it_queues_one_delivery_per_enabled_working_channel(team, other_team) ->
     only_b = deliveries_queue(team=team, kind="resolved", title="resolved", body="", channels=[b])
     assert [d.channel for d in only_b] == [b]
     assert a.deliveries.count() == 1
+
+
+def test_a_whole_farm_down_is_linked_to_its_message_in_one_copy(team) -> None:
+    """Past COPY_MIN_ROWS links the rows go through COPY: every alert still reaches every
+    channel's message, and nothing else does."""
+    channel_create(team=team, kind="in_app", label="A")
+    channel_create(team=team, kind="in_app", label="B")
+    rule = Rule.objects.create(team=team, kind="worker_offline", scope="team")
+    alerts = Alert.objects.bulk_create(
+        Alert(team=team, rule=rule, subject_key=f"worker:w{i}", subject=f"w{i}")
+        for i in range(COPY_MIN_ROWS))
+    Alert.objects.create(team=team, rule=rule, subject_key="worker:other", subject="other")
+
+    queued = deliveries_queue(team=team, kind="firing", title="down", body="", alerts=alerts)
+
+    for delivery in queued:
+        assert sorted(delivery.alerts.values_list("pk", flat=True)) == sorted(a.pk for a in alerts)
 
 
 def test_it_sends_to_a_json_endpoint_and_marks_in_app_sent(team, receiver) -> None:

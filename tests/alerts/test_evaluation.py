@@ -12,8 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from alerts import judges
+from alerts.copying import COPY_MIN_ROWS
 from alerts.evaluation import Evaluation, team_evaluate, teams_evaluate
-from alerts.models import Alert, AlertState, Rule, Silence
+from alerts.models import Alert, AlertState, Delivery, Rule, Silence
 from alerts.rules import rule_create
 from dashboard.models import Source, Team
 from tests.alerts.evaluation_helpers import (
@@ -329,3 +330,23 @@ def test_teams_evaluate_takes_every_team_with_an_enabled_rule(team: Team, source
     quiet.enabled = False
     quiet.save()
     assert [e.team_id for e in teams_evaluate(now=minutes(0))] == [team.pk]
+
+
+def test_a_farm_outage_past_the_bulk_threshold_starts_fires_and_clears(team: Team, source: Source) -> None:
+    """Enough workers down that the alerts, their updates and their links go in bulk (COPY,
+    one array of ids): every one is still started, fired, linked and dropped as one by one."""
+    inbox(team)
+    rule_create(team=team, kind="worker_offline", source=source)  # 10 minutes
+    names = [f"w{i}" for i in range(COPY_MIN_ROWS + 20)]
+    down = set(names[:COPY_MIN_ROWS + 10])
+    workers(source, names, down=down)
+    evaluate(team, source, 0)
+    assert Alert.objects.filter(state=AlertState.PENDING).count() == len(down)
+    evaluate(team, source, 11)
+    assert Alert.objects.filter(state=AlertState.FIRING).count() == len(down)
+    [firing] = Delivery.objects.filter(kind="firing")
+    assert firing.alerts.count() == len(down)
+    workers(source, names, down=set(names[:5]))
+    evaluate(team, source, 12)
+    assert Alert.objects.filter(state=AlertState.FIRING).count() == 5
+    assert Alert.objects.filter(state=AlertState.RESOLVED).count() == len(down) - 5
