@@ -42,7 +42,7 @@ EARNING_RANGES = {"30d": 30, "90d": 90, "1y": 365, "all": None}
 PAYOUTS_SHOWN = 500
 # The per-day table is paged: a year of 50 sources is 18,000 rows, which no page should draw
 # (the totals and charts still count every row, and the CSV has them all).
-EARNING_ROWS_PER_PAGE = 100
+EARNING_ROWS_PER_PAGE = 50
 
 
 @dataclass(frozen=True)
@@ -262,7 +262,8 @@ def earnings(request: HttpRequest) -> HttpResponse:
     earnings_in_range = selectors.team_earnings(sources=sources, start=start, end=end)
     rows = list(selectors.with_known_sources(earnings_in_range.select_related(None), sources))
     payouts_in_range = selectors.team_payouts(sources=sources, start=start, end=end)
-    payouts = list(selectors.with_known_sources(payouts_in_range.select_related(None)[:PAYOUTS_SHOWN], sources))
+    payouts = list(selectors.with_known_sources(
+        payouts_in_range.select_related(None)[:PAYOUTS_SHOWN], sources))
     charts = []
     by_coin: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
