@@ -4,11 +4,11 @@ scoped to one), so no view can reach another team's rows."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import Avg, Count, FloatField, Func, Q, QuerySet, Sum, Value
 from django.db.models.functions import Floor
@@ -369,6 +369,19 @@ def team_earnings(
     if end:
         rows = rows.filter(date__lte=end)
     return rows.order_by("-date", "source__label", "coin")
+
+
+RowT = TypeVar("RowT", DailyEarning, Payout)
+
+
+def with_known_sources(rows: Iterable[RowT], sources: Sequence[Source]) -> Iterator[RowT]:
+    """The rows (of a queryset without select_related) with their source set from `sources`:
+    loading it again per row would decrypt its credentials once per row (18,000 for a year
+    of 50 sources)."""
+    by_id = {source.pk: source for source in sources}
+    for row in rows:
+        row.source = by_id[row.source_id]
+        yield row
 
 
 def team_payouts(

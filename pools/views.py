@@ -40,6 +40,9 @@ WORKERS_PER_PAGE = 50
 SPARSE_POINTS = 10  # fewer readings than this: say why the line is short
 EARNING_RANGES = {"30d": 30, "90d": 90, "1y": 365, "all": None}
 PAYOUTS_SHOWN = 500
+# The per-day table is paged: a year of 50 sources is 18,000 rows, which no page should draw
+# (the totals and charts still count every row, and the CSV has them all).
+EARNING_ROWS_PER_PAGE = 50
 
 
 @dataclass(frozen=True)
@@ -257,9 +260,10 @@ def earnings(request: HttpRequest) -> HttpResponse:
         return earnings_refused(request, scope=scope, error=error)
     range_key, start, end = window.key, window.start, window.end
     earnings_in_range = selectors.team_earnings(sources=sources, start=start, end=end)
-    rows = list(earnings_in_range)
+    rows = list(selectors.with_known_sources(earnings_in_range.select_related(None), sources))
     payouts_in_range = selectors.team_payouts(sources=sources, start=start, end=end)
-    payouts = list(payouts_in_range[:PAYOUTS_SHOWN])
+    payouts = list(selectors.with_known_sources(
+        payouts_in_range.select_related(None)[:PAYOUTS_SHOWN], sources))
     charts = []
     by_coin: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
@@ -285,7 +289,8 @@ def earnings(request: HttpRequest) -> HttpResponse:
         payout.fiat = day_prices.row_values(  # type: ignore[attr-defined]
             coin=payout.coin, amount=payout.amount, day=utc_day(payout.paid_at), quotes=quotes)
     context = {
-        "rows": rows, "payouts": payouts, "charts": charts, "range_key": range_key,
+        "rows": rows, "rows_page": Paginator(rows, EARNING_ROWS_PER_PAGE).get_page(request.GET.get("page")),
+        "payouts": payouts, "charts": charts, "range_key": range_key,
         # A fee column only where some pool reports fees: for the others it would be all dashes.
         "payout_fees": any(payout.fee is not None for payout in payouts),
         "ranges": EARNING_RANGES, "start": start, "end": end, "scope": scope,
@@ -300,7 +305,8 @@ def earnings(request: HttpRequest) -> HttpResponse:
                 quotes=quotes, amounts=payout_totals, unit="payout")],
         ),
         "fiat_hint": None if quotes or not (rows or payouts) else fiat_hint(team=request.team),  # type: ignore[attr-defined]
-        "query": request.GET.urlencode(),
+        # The range and sources as asked, without the table's page: for the CSV and the pager.
+        "query": query_without(request)["page"],
         # The custom range's date inputs start from the range shown.
         "picked_start": start.isoformat() if start else "", "picked_end": end.isoformat(),
         # What other apps show about the same days (treasury: profitability).
@@ -361,7 +367,7 @@ def earnings_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         f"hashwatch-earnings-{window.slug}.csv",
         ["date", "source", "coin", "amount", *(f"value_{quote.lower()}" for quote in FIAT),
          *(header for headers, _ in extra for header in headers)],
-        (line(r) for r in rows.iterator()),
+        (line(r) for r in selectors.with_known_sources(rows.select_related(None).iterator(), sources)),
     )
 
 
@@ -380,7 +386,8 @@ def payouts_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         ["paid_at", "source", "coin", "amount", "address", "tx", "fee"],
         ([p.paid_at.isoformat() if p.paid_at else "", p.source.label, p.coin,
           f"{p.amount.normalize():f}", p.address, p.tx,
-          "" if p.fee is None else f"{p.fee.normalize():f}"] for p in rows.iterator()),
+          "" if p.fee is None else f"{p.fee.normalize():f}"]
+         for p in selectors.with_known_sources(rows.select_related(None).iterator(), sources)),
     )
 
 

@@ -119,10 +119,13 @@ def raw_hours_not_rolled_up(*, sources: Sequence[Source], begin: datetime,
     """(source id, UTC hour, average H/s) of the account's raw samples in the hours after
     the source's last hourly roll-up (the current hour, the last one before the roll-up
     runs, all of a new source's week)."""
-    latest = dict(HashrateHourly.objects.filter(source__in=list(sources), worker_name=ACCOUNT)
+    floor = max(begin, stop - RAW_HOURS)
+    # Only roll-ups from the floor on can hide a raw hour: bounding the search keeps it off a
+    # year of every source's history (a source rolled up only before it counts from the floor).
+    latest = dict(HashrateHourly.objects.filter(source__in=list(sources), worker_name=ACCOUNT,
+                                                bucket__gte=floor)
                   .values("source_id").annotate(latest=Max("bucket")).values_list("source_id", "latest")
                   .order_by())
-    floor = max(begin, stop - RAW_HOURS)
     if len(latest) == len(sources) and latest:
         floor = max(floor, min(latest.values()) + timedelta(hours=1))
     groups = (HashrateSample.objects.filter(source__in=list(sources), worker_name=ACCOUNT, suspect=False,

@@ -17,8 +17,9 @@ from treasury.presenters import CSV_HEADERS, csv_texts, profit_charts
 from treasury.profitability import profit_totals, source_profit_days
 
 OVERVIEW_DAYS = 30
-# A year of 50 sources is 18,000 rows: the page lists the newest, the CSV has them all.
-PROFIT_ROWS_SHOWN = 200
+# A year of 50 sources is 18,000 rows: the page lists the newest (as many as a page of the
+# per-day table), the CSV has them all.
+PROFIT_ROWS_SHOWN = 50
 
 
 def earnings_profitability(*, team: Team, sources: Sequence[Source], start: date | None,
