@@ -95,13 +95,14 @@ def test_hashrate_and_earnings_charts_say_their_figures(signed_in, history, live
     page = signed_in
     page.goto(f"{live_server.url}/hashrate/")
     assert check_charts(page, "figure.chart", caption_start="") == 1 + len(history)
-    total = page.locator("#chart-total figcaption .chart-caption")
-    expect(total).to_contain_text("Team hashrate, last 24 h: latest ")
+    # One total per coin (both sources mine BTC here), captioned with its coin.
+    total = page.locator("#chart-total-BTC figcaption .chart-caption")
+    expect(total).to_contain_text("BTC team hashrate, last 24 h: latest ")
     expect(page.locator("figure.chart").nth(1).locator(".chart-caption")).to_contain_text(
         f"Hashrate, {history[0].label}, last 24 h: latest ")
     # The caption follows a range change.
     page.click(".segmented >> text=7d")
-    expect(total).to_contain_text("Team hashrate, last 7 days: latest ")
+    expect(total).to_contain_text("BTC team hashrate, last 7 days: latest ")
 
     page.goto(f"{live_server.url}/earnings/")
     count = check_charts(page, "figure.chart", caption_start="Daily earnings, ")

@@ -36,7 +36,9 @@ def test_owner_adds_a_source_and_sees_its_health(page_for, alice, source, live_s
     page.click("text=Fake upstream")
     page.fill("#id_label", "Third farm")
     page.fill("#id_credential_api_key", "sk_typed_in_form_77")
-    page.click("main button[type=submit]")
+    # Enter saves the source, as the Save button does (not "Test connection", the first
+    # visible button of the form).
+    page.press("#id_credential_api_key", "Enter")
     page.wait_for_url("**/sources/*/")
     assert "Third farm" in page.inner_text("h1")
     assert "sk_typed_in_form_77" not in page.content()
