@@ -58,7 +58,7 @@ def test_a_form_mistake_is_explained(page_for, alice, live_server) -> None:
     page = page_for("alice", PASSWORD)
     page.goto(f"{live_server.url}/settings/sources/new/fake/")
     page.fill("#id_label", "No key")
-    page.click("main button[type=submit]")
+    page.click("main .form-actions button[type=submit]")
     assert "needs api_key" in page.inner_text("main form")
     screenshot(page, "platform-settings-form-error")
 
