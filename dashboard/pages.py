@@ -5,9 +5,11 @@ It imports nothing from the feature apps, so they can import it without a circle
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
+
+from dashboard.sources import SourceKind, UnknownKind, get_kind
 
 
 def next_url(request: HttpRequest, default: str) -> str:
@@ -25,3 +27,11 @@ def page(request: HttpRequest, template: str, context: dict, fragment: str = "")
     if fragment and htmx and not htmx.boosted and not htmx.history_restore_request:
         return render(request, f"{template}#{fragment}", context)
     return render(request, template, context)
+
+
+def kind_or_404(kind: str) -> SourceKind:
+    """The source kind a URL names, or a 404 that names it."""
+    try:
+        return get_kind(kind)
+    except UnknownKind:
+        raise Http404(f"No source kind {kind!r}.") from None

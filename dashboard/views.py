@@ -6,7 +6,7 @@ from zoneinfo import available_timezones
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,7 +16,7 @@ from dashboard import services
 from dashboard.audit import audit_record
 from dashboard.forms import SourceForm
 from dashboard.models import Membership, Role, Source, Team
-from dashboard.pages import next_url, page
+from dashboard.pages import kind_or_404, next_url, page
 from dashboard.poll_now import source_poll_now_release, source_poll_now_request
 from dashboard.registries import (
     overview_fragments,
@@ -25,7 +25,7 @@ from dashboard.registries import (
     source_panel_fragments,
 )
 from dashboard.selectors import source_runs_recent, team_health_summary, team_source_get
-from dashboard.sources import REGISTRY, UnknownKind, get_kind
+from dashboard.sources import REGISTRY, get_kind
 from dashboard.tasks import poll_enqueue
 from dashboard.teams import SESSION_TEAM_KEY, team_view
 
@@ -169,10 +169,7 @@ def source_add_choose(request: HttpRequest) -> HttpResponse:
 
 @team_view(Role.ADMIN)
 def source_add(request: HttpRequest, kind: str) -> HttpResponse:
-    try:
-        spec = get_kind(kind)
-    except UnknownKind:
-        raise Http404(f"No source kind {kind!r}.") from None
+    spec = kind_or_404(kind)
     form = SourceForm(request.POST or None, spec=spec)
     if request.method == "POST" and form.is_valid():
         try:

@@ -3,7 +3,7 @@ words. The form posts here instead of to its own address, so a test never saves 
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_POST
 
 from dashboard.connection_test import (
@@ -13,10 +13,10 @@ from dashboard.connection_test import (
 )
 from dashboard.forms import SourceForm
 from dashboard.models import Role, Source
-from dashboard.pages import page
+from dashboard.pages import kind_or_404, page
 from dashboard.selectors import team_source_get
 from dashboard.services import base_url_problems, cleaned
-from dashboard.sources import SourceKind, UnknownKind, get_kind
+from dashboard.sources import SourceKind, get_kind
 from dashboard.teams import team_view
 
 
@@ -63,10 +63,7 @@ def answer_page(request: HttpRequest, *, spec: SourceKind, source: Source | None
 @require_POST
 @team_view(Role.ADMIN)
 def source_add_test(request: HttpRequest, kind: str) -> HttpResponse:
-    try:
-        spec = get_kind(kind)
-    except UnknownKind:
-        raise Http404(f"No source kind {kind!r}.") from None
+    spec = kind_or_404(kind)
     return answer_page(request, spec=spec, source=None)
 
 

@@ -170,11 +170,11 @@ def sign_in_page(page: object, base_url: str, username: str, password: str) -> N
 
 @pytest.fixture
 def page_for(browser, live_server) -> Iterator[Callable[..., object]]:
-    """A signed-in page factory: page_for(username, password, width=1280)."""
+    """A signed-in page factory: page_for(username, password, width=1280, scheme="light")."""
     contexts = []
 
-    def make(username: str, password: str, width: int = 1280) -> object:
-        context, page = new_page(browser, width=width)
+    def make(username: str, password: str, width: int = 1280, scheme: str = "light") -> object:
+        context, page = new_page(browser, width=width, scheme=scheme)
         contexts.append(context)
         sign_in_page(page, live_server.url, username, password)
         page.wait_for_url(f"{live_server.url}/")

@@ -4,7 +4,7 @@ totals; screenshots at 1440 and 390 px, light and dark."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -24,26 +24,9 @@ LOOKS = [(1440, "light"), (1440, "dark"), (390, "light"), (390, "dark")]
 
 
 @pytest.fixture
-def signed_in(browser, live_server) -> Iterator[Callable[..., object]]:
+def signed_in(page_for) -> Callable[..., object]:
     """A signed-in page at a width and colour scheme."""
-    contexts = []
-
-    def make(width: int, scheme: str) -> object:
-        context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
-        contexts.append(context)
-        page = context.new_page()
-        page.console_errors = []
-        page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.fill("#id_username", "alice")
-        page.fill("#id_password", PASSWORD)
-        page.click("main button[type=submit]")
-        page.wait_for_url(f"{live_server.url}/")
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
+    return lambda width, scheme: page_for("alice", PASSWORD, width=width, scheme=scheme)
 
 
 def no_sideways_scroll(page: object, width: int) -> None:

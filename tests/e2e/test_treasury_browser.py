@@ -12,7 +12,7 @@ from django.utils import timezone
 from exchanges.clients.exchanger_base import ExchangeRate
 from pools.models import Balance
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import new_page, screenshot, sign_in_page
 from tests.treasury.helpers import earn, exchanger_with_rates, flowbtc_with_book, hours, pool, price
 from treasury.models import HeldCoin
 
@@ -47,14 +47,8 @@ def treasury_team(team, alice):
 
 
 def signed_in(browser, live_server, *, width: int, scheme: str = "light"):
-    context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
-    page = context.new_page()
-    page.console_errors = []
-    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", "alice")
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
+    context, page = new_page(browser, width=width, scheme=scheme)
+    sign_in_page(page, live_server.url, "alice", PASSWORD)
     page.wait_for_url(f"{live_server.url}/")
     return context, page
 
