@@ -211,7 +211,8 @@ def day_bars(window: sel.DayWindow, datasets: list[tuple[str, str, list[Any]]], 
         "tooltip_format": "yyyy-MM-dd", "x_title": f"Day ({window.zone.key})",
         "start": epoch_ms(window.start), "end": epoch_ms(window.stop),
         "datasets": [{"label": label, "color": color,
-                      "points": [[epoch_ms(window.noon(day)), float(v)] for day, v in points]}
+                      "times": [epoch_ms(window.noon(day)) for day, _ in points],
+                      "values": [float(v) for _, v in points]}
                      for label, color, points in datasets],
     }
 
@@ -222,7 +223,7 @@ def balance_line(window: sel.DayWindow, points: list[tuple[datetime, Decimal]]) 
         "time_unit": time_unit(window.end - window.start), "x_title": f"Time ({window.zone.key})",
         "start": epoch_ms(window.start), "end": epoch_ms(window.stop),
         "datasets": [{"label": "Balance", "color": AMBER,
-                      "points": [[epoch_ms(at), float(v)] for at, v in points]}],
+                      "times": [epoch_ms(at) for at, _ in points], "values": [float(v) for _, v in points]}],
     }
 
 

@@ -23,6 +23,30 @@ DEFAULT_RANGE = "24h"
 
 Point = tuple[datetime, float]
 
+
+@dataclass(frozen=True)
+class Line:
+    """A series as a chart draws it: epoch milliseconds beside their values. Pages that chart
+    many series build these straight from bucket numbers, without a datetime per point."""
+
+    times_ms: list[int]
+    values: list[float]
+
+    @classmethod
+    def of(cls, points: Sequence[Point]) -> Line:
+        return cls([int(at.timestamp() * 1000) for at, _ in points], [value for _, value in points])
+
+    def points(self) -> list[Point]:
+        return [(datetime.fromtimestamp(ms / 1000, tz=UTC), value)
+                for ms, value in zip(self.times_ms, self.values, strict=True)]
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @property
+    def latest(self) -> float | None:
+        return self.values[-1] if self.values else None
+
 HASHRATE_UNITS = [
     (1e18, "EH/s"), (1e15, "PH/s"), (1e12, "TH/s"), (1e9, "GH/s"), (1e6, "MH/s"), (1e3, "kH/s"),
 ]
@@ -107,10 +131,15 @@ def carry_sum(per_series: Sequence[dict[int, float]], *, start: datetime, step: 
               carry: int = 2) -> list[Point]:
     """Add bucketed series; a bucket a series skipped takes that series' previous value for
     up to `carry` buckets, so sources polled at different moments do not saw-tooth."""
+    return [(start + step * bucket, value) for bucket, value in carry_buckets(per_series, carry=carry)]
+
+
+def carry_buckets(per_series: Sequence[dict[int, float]], *, carry: int = 2) -> list[tuple[int, float]]:
+    """carry_sum's additions, by bucket number."""
     buckets = sorted({b for values in per_series for b in values})
     if not buckets:
         return []
-    total: list[Point] = []
+    total: list[tuple[int, float]] = []
     last: list[tuple[int, float] | None] = [None] * len(per_series)
     for bucket in range(buckets[0], buckets[-1] + 1):
         value, present = 0.0, False
@@ -122,7 +151,7 @@ def carry_sum(per_series: Sequence[dict[int, float]], *, start: datetime, step: 
                 value += held[1]
                 present = True
         if present:
-            total.append((start + step * bucket, value))
+            total.append((bucket, value))
     return total
 
 

@@ -10,11 +10,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from django.db import connection
 from django.db.models import Avg, Count, FloatField, Func, Q, QuerySet, Sum, Value
 from django.db.models.functions import Floor
 
 from dashboard.models import Source, Team
-from pools.charts import MAX_POINTS, Point, carry_sum, lttb
+from pools.charts import MAX_POINTS, Line, Point, carry_buckets, lttb
 from pools.models import (
     ACCOUNT,
     Balance,
@@ -120,15 +121,19 @@ class HashrateGrid:
 
     start: datetime
     step: timedelta
-    means: dict[int, dict[int, float]]  # source id -> bucket number -> mean H/s
+    lines: dict[int, tuple[list[int], list[float]]]  # source id -> (bucket numbers, mean H/s)
 
-    def points(self, source: Source) -> list[Point]:
-        return [(self.start + self.step * number, mean)
-                for number, mean in sorted(self.means.get(source.pk, {}).items())]
+    def line(self, numbers: Sequence[int], values: Sequence[float]) -> Line:
+        start_ms, step_ms = int(self.start.timestamp() * 1000), int(self.step.total_seconds() * 1000)
+        return Line([start_ms + step_ms * number for number in numbers], list(values))
 
-    def total(self, sources: Sequence[Source]) -> list[Point]:
-        return carry_sum([self.means[s.pk] for s in sources if s.pk in self.means],
-                         start=self.start, step=self.step)
+    def points(self, source: Source) -> Line:
+        return self.line(*self.lines.get(source.pk, ([], [])))
+
+    def total(self, sources: Sequence[Source]) -> Line:
+        per_series = [dict(zip(*self.lines[s.pk], strict=True)) for s in sources if s.pk in self.lines]
+        buckets = carry_buckets(per_series)
+        return self.line([number for number, _ in buckets], [value for _, value in buckets])
 
 
 def sources_hashrate_grid(*, sources: Sequence[Source], start: datetime, end: datetime) -> HashrateGrid:
@@ -144,15 +149,36 @@ def sources_hashrate_grid(*, sources: Sequence[Source], start: datetime, end: da
         .annotate(b=bucket).values("source_id", "b").annotate(mean=Avg(value))
         .values_list("source_id", "b", "mean").order_by()
     )
-    per_source: dict[int, dict[int, float]] = defaultdict(dict)
-    for source_id, number, mean in means:
-        per_source[source_id][int(number)] = float(mean)
-    return HashrateGrid(start, step, dict(per_source))
+    return HashrateGrid(start, step, lines_per_source(means))
+
+
+def lines_per_source(means: QuerySet[Any]) -> dict[int, tuple[list[int], list[float]]]:
+    """(source id, bucket number, mean) rows as one ordered line per source.
+
+    On Postgres the database gathers each source's buckets into two arrays, so 50 rows reach
+    Python instead of 14,400 and none passes through the ORM's per-row converters (those
+    alone took a fifth of the Hashrate page's time)."""
+    sql, params = means.query.sql_with_params()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The inner SQL is the ORM's own, with its values as parameters.
+            cursor.execute(
+                "SELECT source_id, array_agg(b::bigint ORDER BY b), array_agg(mean ORDER BY b)"  # noqa: S608
+                f" FROM ({sql}) AS buckets GROUP BY source_id", params)
+            return {source_id: (numbers, values) for source_id, numbers, values in cursor.fetchall()}
+        cursor.execute(sql, params)
+        rows = sorted(cursor.fetchall())
+    lines: dict[int, tuple[list[int], list[float]]] = {}
+    for source_id, number, mean in rows:
+        numbers, values = lines.setdefault(source_id, ([], []))
+        numbers.append(int(number))
+        values.append(float(mean))
+    return lines
 
 
 def team_hashrate_series(*, sources: Sequence[Source], start: datetime, end: datetime) -> list[Point]:
     """Sum of several sources on a common grid (sources are polled at different moments)."""
-    return sources_hashrate_grid(sources=sources, start=start, end=end).total(sources)
+    return sources_hashrate_grid(sources=sources, start=start, end=end).total(sources).points()
 
 
 # Hashrates of different algorithms measure different work, so they are never added up;

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -21,7 +22,7 @@ from dashboard.selectors import team_source_get
 from dashboard.teams import team_view
 from exchanges.fiat import FIAT, DayPrices, Valued, fiat_hint, team_day_prices
 from pools import selectors
-from pools.charts import DEFAULT_RANGE, RANGES, format_hashrate, parse_moment
+from pools.charts import DEFAULT_RANGE, RANGES, Line, Point, format_hashrate, parse_moment
 from pools.day_range import CUSTOM, BadRange, DayRange, day_range_parse
 from pools.models import PoolAccount, PoolCoinStat, Worker
 from pools.presenters import (
@@ -120,7 +121,7 @@ def hashrate_overview(sources: list[Source], *, start: datetime, end: datetime) 
             "coin": coin, "algorithm": selectors.coin_algorithm(coin), "sources": len(mining),
             "chart_id": f"chart-total-{coin}", "has_data": bool(points),
             "sparse": len(points) < SPARSE_POINTS,
-            "latest": format_hashrate(points[-1][1]) if points else None,
+            "latest": format_hashrate(points.latest) if points else None,
             "spec": hashrate_chart([(f"{coin} total", points)], start=start, end=end),
         })
     return {"charts": [source_chart(s, grid.points(s), start=start, end=end) for s in sources],
@@ -128,12 +129,14 @@ def hashrate_overview(sources: list[Source], *, start: datetime, end: datetime) 
             "step_seconds": int(grid.step.total_seconds())}
 
 
-def source_chart(source: Source, points: list[Any], *, start: datetime, end: datetime) -> dict[str, Any]:
+def source_chart(source: Source, points: Sequence[Point] | Line, *, start: datetime,
+                 end: datetime) -> dict[str, Any]:
+    line = points if isinstance(points, Line) else Line.of(points)
     return {
-        "source": source, "chart_id": f"chart-{source.pk}", "has_data": bool(points),
-        "sparse": len(points) < SPARSE_POINTS,
-        "spec": hashrate_chart([(source.label, points)], start=start, end=end),
-        "latest": format_hashrate(points[-1][1]) if points else None,
+        "source": source, "chart_id": f"chart-{source.pk}", "has_data": bool(line),
+        "sparse": len(line) < SPARSE_POINTS,
+        "spec": hashrate_chart([(source.label, line)], start=start, end=end),
+        "latest": format_hashrate(line.latest) if line else None,
     }
 
 

@@ -24,6 +24,12 @@ def day_ms(day: date) -> int:
     return epoch_ms(datetime.combine(day, time(12), tzinfo=UTC))
 
 
+def day_values(per_day: dict[date, Decimal]) -> dict[str, list[Any]]:
+    """A chart dataset's times and values, one bar a day in date order."""
+    days = sorted(per_day)
+    return {"times": [day_ms(d) for d in days], "values": [float(per_day[d]) for d in days]}
+
+
 def profit_charts(rows: Sequence[ProfitDay], *, start: date | None, end: date) -> list[dict[str, Any]]:
     """Per currency, a bar chart of each day's revenue beside its energy cost, from the rows
     whose profit is known (as the totals are): a row with either unknown stays out rather
@@ -47,10 +53,8 @@ def profit_charts(rows: Sequence[ProfitDay], *, start: date | None, end: date) -
             "start": epoch_ms(datetime.combine(first, time(0), tzinfo=UTC)),
             "end": epoch_ms(datetime.combine(end + timedelta(days=1), time(0), tzinfo=UTC)),
             "datasets": [
-                {"label": "Revenue", "color": "#059669",
-                 "points": [[day_ms(d), float(v)] for d, v in sorted(revenue[currency].items())]},
-                {"label": "Energy cost", "color": "#dc2626",
-                 "points": [[day_ms(d), float(v)] for d, v in sorted(cost[currency].items())]},
+                {"label": "Revenue", "color": "#059669", **day_values(revenue[currency])},
+                {"label": "Energy cost", "color": "#dc2626", **day_values(cost[currency])},
             ]}})
     return charts
 

@@ -1,6 +1,8 @@
 // Draws every <figure class="chart"> on the page from the JSON spec in its data-spec
 // attribute (data, not code, so a strict CSP allows it, and it survives HTMX swaps).
 // Re-runs when HTMX loads new content, so a range change redraws without a page load.
+// A dataset carries its points as two arrays side by side, `times` (epoch ms) and `values`:
+// pages of many charts build and send two lists a line instead of a list per point.
 (function () {
   "use strict";
 
@@ -32,13 +34,16 @@
       var color = set.color || PALETTE[i % PALETTE.length];
       return {
         label: set.label,
-        data: set.points.map(function (p) { return { x: p[0], y: p[1] === null ? null : p[1] / divisor }; }),
+        data: set.times.map(function (t, j) {
+          var v = set.values[j];
+          return { x: t, y: v === null ? null : v / divisor };
+        }),
         borderColor: color,
         backgroundColor: spec.type === "bar" ? color : color + "22",
         fill: spec.type !== "bar" && spec.datasets.length === 1,
         borderWidth: spec.type === "bar" ? 0 : 2,
         // A handful of readings (a new source, a dead worker) would be invisible as a line.
-        pointRadius: set.points.length < 40 ? 3 : 0,
+        pointRadius: set.times.length < 40 ? 3 : 0,
         pointHitRadius: 6,
         tension: 0.25,
         spanGaps: false,
@@ -120,9 +125,9 @@
 
     var byTime = new Map();
     spec.datasets.forEach(function (set, i) {
-      set.points.forEach(function (p) {
-        if (!byTime.has(p[0])) byTime.set(p[0], spec.datasets.map(function () { return null; }));
-        byTime.get(p[0])[i] = scaled(p[1]);
+      set.times.forEach(function (t, j) {
+        if (!byTime.has(t)) byTime.set(t, spec.datasets.map(function () { return null; }));
+        byTime.get(t)[i] = scaled(set.values[j]);
       });
     });
     var times = Array.from(byTime.keys()).sort(function (a, b) { return a - b; });

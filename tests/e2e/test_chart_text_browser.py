@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
@@ -46,7 +47,11 @@ def spec_of(figure: Any) -> dict[str, Any]:
 
 
 def figures(spec: dict[str, Any], value: float) -> str:
-    text = f"{value / (spec.get('divisor') or 1):,.{spec.get('decimals', 2)}f}"
+    """A value as the page formats it: toLocaleString rounds the shortest decimal form of the
+    number half away from zero (Python's format rounds its exact binary value)."""
+    shown = Decimal(repr(value / (spec.get("divisor") or 1))).quantize(
+        Decimal(1).scaleb(-spec.get("decimals", 2)), rounding=ROUND_HALF_UP)
+    text = f"{shown:,}"
     return f"{text} {spec['unit']}" if spec["unit"] else text
 
 
@@ -54,7 +59,7 @@ def expected_summary(spec: dict[str, Any]) -> tuple[str, int]:
     """What the caption says of a charts.js chart, and how many rows its table has."""
     by_time: dict[int, list[float]] = {}
     for dataset in spec["datasets"]:
-        for t, v in dataset["points"]:
+        for t, v in zip(dataset["times"], dataset["values"], strict=True):
             if v is not None:
                 by_time.setdefault(t, []).append(v)
     stacked = spec.get("stacked") and len(spec["datasets"]) > 1

@@ -41,7 +41,7 @@ def chart_points(page, selector: str = "figure.chart[data-drawn]") -> list[int]:
     """Points per line of the first drawn chart matching `selector`."""
     page.wait_for_selector(selector)
     spec = json.loads(page.locator(selector).first.get_attribute("data-spec"))
-    return [len(dataset["points"]) for dataset in spec["datasets"]]
+    return [len(dataset["times"]) for dataset in spec["datasets"]]
 
 
 def test_the_demo_opens_on_charts_with_a_week_in_them(browser, live_server, demo) -> None:

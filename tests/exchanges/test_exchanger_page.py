@@ -180,8 +180,8 @@ def test_the_charts_have_labelled_axes_and_one_bar_a_day(alice, exchanger: Sourc
     clicks = json.loads(unescape(spec[1]))
     assert clicks["type"] == "bar" and clicks["y_title"] == "Clicks per day"
     assert clicks["x_title"] == "Day (UTC)"
-    points = clicks["datasets"][0]["points"]
-    assert len(points) == 7 and sum(v for _, v in points) == 5
+    values = clicks["datasets"][0]["values"]
+    assert len(values) == len(clicks["datasets"][0]["times"]) == 7 and sum(values) == 5
 
 
 def test_days_are_the_teams(exchanger: Source, team: Team) -> None:
