@@ -78,7 +78,7 @@ def hashrate_chart(
     }
 
 
-def earnings_chart(datasets: Sequence[tuple[str, Sequence[tuple[datetime, float]]]], *, coin: str,
+def earnings_chart(datasets: Sequence[tuple[str, Line]], *, coin: str,
                    start: datetime, end: datetime) -> dict[str, Any]:
     return {
         "type": "bar",
@@ -92,8 +92,7 @@ def earnings_chart(datasets: Sequence[tuple[str, Sequence[tuple[datetime, float]
         "start": epoch_ms(start),
         "end": epoch_ms(end),
         "datasets": [
-            {"label": label, "times": [epoch_ms(t) for t, _ in points], "values": [v for _, v in points]}
-            for label, points in datasets
+            {"label": label, "times": line.times_ms, "values": line.values} for label, line in datasets
         ],
     }
 

@@ -6,7 +6,7 @@ import csv
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -40,10 +40,11 @@ WORKER_SORTS = {
 WORKERS_PER_PAGE = 50
 SPARSE_POINTS = 10  # fewer readings than this: say why the line is short
 EARNING_RANGES = {"30d": 30, "90d": 90, "1y": 365, "all": None}
-PAYOUTS_SHOWN = 500
-# The per-day table is paged: a year of 50 sources is 18,000 rows, which no page should draw
-# (the totals and charts still count every row, and the CSV has them all).
+# The per-day and payout tables are paged: a year of 50 sources is 18,000 days and 6,000
+# payouts, which no page should draw (totals and charts still count every row, and the CSVs
+# have them all).
 EARNING_ROWS_PER_PAGE = 50
+PAYOUTS_PER_PAGE = 50
 
 
 @dataclass(frozen=True)
@@ -163,15 +164,17 @@ def workers(request: HttpRequest) -> HttpResponse:
 
 
 def query_without(request: HttpRequest) -> dict[str, str]:
-    """The current query string without one parameter, for links that change only it."""
-    result = {}
-    for name in ("status", "sort", "page"):
-        params = request.GET.copy()
+    """The workers page's query string without one parameter, for links that change only it
+    (a new filter or order starts again at the first page)."""
+    return {"status": query_dropping(request, "status", "page"),
+            "sort": query_dropping(request, "sort", "page"), "page": query_dropping(request, "page")}
+
+
+def query_dropping(request: HttpRequest, *names: str) -> str:
+    params = request.GET.copy()
+    for name in names:
         params.pop(name, None)
-        if name != "page":
-            params.pop("page", None)
-        result[name] = params.urlencode()
-    return result
+    return params.urlencode()
 
 
 @team_view()
@@ -236,15 +239,40 @@ def utc_day(moment: datetime | None) -> Any:
     return moment.astimezone(UTC).date() if moment else None
 
 
-def payout_values(shown: list[Any], in_range: Any, *, prices: DayPrices,
+def payout_values(in_range: Any, *, prices: DayPrices,
                   quotes: list[str]) -> list[tuple[str, int, list[Valued]]]:
-    """Every payout in the range as (coin, id, values): the shown ones, already valued, when
-    that is all of them."""
-    if len(shown) < PAYOUTS_SHOWN:
-        return [(p.coin, p.pk, p.fiat) for p in shown]
-    rows = in_range.values_list("coin", "pk", "amount", "paid_at")
+    """Every payout in the range as (coin, id, values), for the totals."""
+    if not quotes:
+        return []
+    rows = in_range.select_related(None).order_by().values_list("coin", "pk", "amount", "paid_at")
     return [(coin, pk, prices.row_values(coin=coin, amount=amount, day=utc_day(at), quotes=quotes))
             for coin, pk, amount, at in rows]
+
+
+def earnings_charts(earnings: Any, sources: list[Source], *, start: date | None,
+                    end: date) -> list[dict[str, Any]]:
+    """Per coin, a bar a day stacked by source."""
+    labels = {source.pk: source.label for source in sources}
+    noon_ms: dict[date, int] = {}  # a year of rows has only 365 days to convert
+    by_coin: dict[str, dict[str, Line]] = defaultdict(dict)
+    first = start or end
+    for (coin, source_id), (days, amounts) in selectors.arrays_by_key(
+            earnings, keys=["coin", "source_id"], x="date", y="amount").items():
+        for day in days:
+            if day not in noon_ms:
+                noon_ms[day] = int(datetime.combine(day, time(12), tzinfo=UTC).timestamp() * 1000)
+        by_coin[coin][labels[source_id]] = Line([noon_ms[day] for day in days], [float(a) for a in amounts])
+        first = min(first, days[0])
+    chart_start = datetime.combine(first, time(0), tzinfo=UTC)
+    chart_end = datetime.combine(end + timedelta(days=1), time(0), tzinfo=UTC)
+    return [{"coin": coin, "spec": earnings_chart(sorted(per_source.items()), coin=coin,
+                                                  start=chart_start, end=chart_end)}
+            for coin, per_source in sorted(by_coin.items())]
+
+
+def paged(request: HttpRequest, rows: Any, per_page: int, param: str) -> Any:
+    """One page of a queryset: only its rows are loaded, plus a count."""
+    return Paginator(rows, per_page).get_page(request.GET.get(param))
 
 
 def total_rows(earned: list[Any], paid: list[Any]) -> list[list[Any]]:
@@ -263,21 +291,13 @@ def earnings(request: HttpRequest) -> HttpResponse:
         return earnings_refused(request, scope=scope, error=error)
     range_key, start, end = window.key, window.start, window.end
     earnings_in_range = selectors.team_earnings(sources=sources, start=start, end=end)
-    rows = list(selectors.with_known_sources(earnings_in_range.select_related(None), sources))
     payouts_in_range = selectors.team_payouts(sources=sources, start=start, end=end)
-    payouts = list(selectors.with_known_sources(
-        payouts_in_range.select_related(None)[:PAYOUTS_SHOWN], sources))
-    charts = []
-    by_coin: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    for row in rows:
-        by_coin[row.coin][row.source.label].append(
-            (datetime.combine(row.date, time(12), tzinfo=UTC), float(row.amount)))
-    first = start or (min(r.date for r in rows) if rows else end)
-    chart_start = datetime.combine(first, time(0), tzinfo=UTC)
-    chart_end = datetime.combine(end + timedelta(days=1), time(0), tzinfo=UTC)
-    for coin, per_source in sorted(by_coin.items()):
-        charts.append({"coin": coin, "spec": earnings_chart(
-            sorted(per_source.items()), coin=coin, start=chart_start, end=chart_end)})
+    # Charts and totals read plain values; model rows are loaded for the shown pages only.
+    rows_page = paged(request, earnings_in_range.select_related(None), EARNING_ROWS_PER_PAGE, "page")
+    payouts_page = paged(request, payouts_in_range.select_related(None).order_by("-paid_at", "-pk"),
+                         PAYOUTS_PER_PAGE, "payouts_page")
+    rows = list(selectors.with_known_sources(rows_page.object_list, sources))
+    payouts = list(selectors.with_known_sources(payouts_page.object_list, sources))
     earning_totals = selectors.totals_by_coin(earnings_in_range)
     payout_totals = selectors.totals_by_coin(payouts_in_range)
     # Every row is worth its amount at the price of its own (UTC pool) day.
@@ -291,25 +311,28 @@ def earnings(request: HttpRequest) -> HttpResponse:
         payout.explorer = explorer_url(payout.coin, payout.tx)  # type: ignore[attr-defined]
         payout.fiat = day_prices.row_values(  # type: ignore[attr-defined]
             coin=payout.coin, amount=payout.amount, day=utc_day(payout.paid_at), quotes=quotes)
+    earned_values = [(coin, day, day_prices.row_values(coin=coin, amount=amount, day=day, quotes=quotes))
+                     for coin, day, amount in earnings_in_range.select_related(None).order_by()
+                     .values_list("coin", "date", "amount")] if quotes else []
     context = {
-        "rows": rows, "rows_page": Paginator(rows, EARNING_ROWS_PER_PAGE).get_page(request.GET.get("page")),
-        "payouts": payouts, "charts": charts, "range_key": range_key,
+        "rows": rows, "rows_page": rows_page, "payouts": payouts, "payouts_page": payouts_page,
+        "charts": earnings_charts(earnings_in_range.select_related(None), sources, start=start, end=end),
+        "range_key": range_key,
         # A fee column only where some pool reports fees: for the others it would be all dashes.
-        "payout_fees": any(payout.fee is not None for payout in payouts),
+        "payout_fees": payouts_in_range.filter(fee__isnull=False).exists(),
         "ranges": EARNING_RANGES, "start": start, "end": end, "scope": scope,
         "earning_totals": earning_totals, "payout_totals": payout_totals, "quotes": quotes,
         "total_rows": total_rows(
             # Counted by day: two pools' rows of one day share that day's price, or its lack.
             [("Earned in range", total.note("day"), total) for total in fiat_totals(
-                ((r.coin, r.date, r.fiat) for r in rows),  # type: ignore[attr-defined]
-                quotes=quotes, amounts=earning_totals, unit="day")],
+                earned_values, quotes=quotes, amounts=earning_totals, unit="day")],
             [("Paid out in range", total.note("payout"), total) for total in fiat_totals(
-                payout_values(payouts, payouts_in_range, prices=day_prices, quotes=quotes),
+                payout_values(payouts_in_range, prices=day_prices, quotes=quotes),
                 quotes=quotes, amounts=payout_totals, unit="payout")],
         ),
         "fiat_hint": None if quotes or not (rows or payouts) else fiat_hint(team=request.team),  # type: ignore[attr-defined]
-        # The range and sources as asked, without the table's page: for the CSV and the pager.
-        "query": query_without(request)["page"],
+        # The range and sources as asked, without the tables' pages: for the CSVs and pagers.
+        "query": query_dropping(request, "page", "payouts_page"),
         # The custom range's date inputs start from the range shown.
         "picked_start": start.isoformat() if start else "", "picked_end": end.isoformat(),
         # What other apps show about the same days (treasury: profitability).

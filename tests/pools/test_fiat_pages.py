@@ -137,8 +137,11 @@ def test_earnings_totals_add_up_each_days_value(alice, polled_sources, flowbtc, 
     [[(label, note, btc), (paid_label, _, paid)]] = response.context["total_rows"]
     assert (label, btc.coin, paid_label, paid.coin) == ("Earned in range", "BTC", "Paid out in range", "BTC")
     brl, usd = btc.fiat
-    rows = response.context["rows"]
-    assert brl.worth == sum(r.fiat[0].worth for r in rows if r.fiat[0].worth is not None)
+    # Every row of the range counts, not only the table's page.
+    rows = list(response.context["rows_page"].paginator.object_list)
+    assert len(rows) > len(response.context["rows"])
+    brl_prices = {day: Decimal(300000 + 1000 * n) for n, day in enumerate(days[-5:])}
+    assert brl.worth == sum(cents(r.amount * brl_prices[r.date]) for r in rows if r.date in brl_prices)
     # Counted by day: the two farms' rows of a day share that day's price.
     days_earned = len({r.date for r in rows})
     assert brl.valued == 5 and brl.missing == days_earned - 5

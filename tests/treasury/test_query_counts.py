@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from dashboard.models import Team
+from pools.models import Payout
 from tests.conftest import client_for
 from tests.treasury.helpers import earn, flowbtc_with_book, hours, pool, price
 
@@ -70,3 +71,19 @@ def test_the_earnings_table_is_paged_and_the_csv_keeps_every_row(alice, team) ->
     assert second.context["earning_totals"] == {"BTC": Decimal("0.120")}
     lines = b"".join(client.get("/earnings/earnings.csv?range=90d").streaming_content).decode().splitlines()
     assert len(lines) == 1 + 120
+
+
+def test_the_payouts_table_is_paged_and_its_total_counts_every_payout(alice, team) -> None:
+    farm = pool(team, "Paying farm")
+    now = timezone.now()
+    Payout.objects.bulk_create(
+        Payout(source=farm, key=f"p{n}", tx=f"{n:064x}", paid_at=now - timedelta(hours=n), coin="BTC",
+               amount=Decimal("0.01"), address="bc1qpayouttestaddress")
+        for n in range(60))
+    client = client_for(alice)
+    body = client.get("/earnings/?range=30d").content.decode()
+    assert body.count('data-label="Paid"') == 50
+    assert "Payouts 1–50 of 60" in body and "range=30d&amp;payouts_page=2#payouts" in body
+    second = client.get("/earnings/?range=30d&payouts_page=2")
+    assert second.content.decode().count('data-label="Paid"') == 10
+    assert second.context["payout_totals"] == {"BTC": Decimal("0.60")}
