@@ -45,9 +45,10 @@ def copy_upsert(
     are: only rows of numbers, text, aware times and JSON may come here."""
     fields = concrete_fields(model)
     names = list(rows[0])
+    # One encoder per column, made once: json.dumps(cls=...) builds a new one per value.
     encoders = {
-        index: field.encoder for index, name in enumerate(names)
-        if isinstance(field := fields[name], models.JSONField)
+        index: (field.encoder or json.JSONEncoder)(separators=(",", ":")).encode
+        for index, name in enumerate(names) if isinstance(field := fields[name], models.JSONField)
     }
     quote, column = connection.ops.quote_name, quoted_columns(model).__getitem__
 
@@ -63,7 +64,7 @@ def copy_upsert(
             for row in rows:
                 values = list(row.values())
                 for index, encoder in encoders.items():
-                    values[index] = json.dumps(values[index], cls=encoder)
+                    values[index] = encoder(values[index])
                 copy.write_row(values)
         cursor.execute(
             f"INSERT INTO {table} ({every}) SELECT {every} FROM {temp} "  # noqa: S608

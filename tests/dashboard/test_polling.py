@@ -167,3 +167,17 @@ def test_two_concurrent_polls_run_the_client_once(team) -> None:
     assert fakes.calls["count"] == 1
     assert sorted(r is None for r in results) == [False, True]
     assert PollRun.objects.filter(source=slow).count() == 1
+
+
+def test_a_poll_pauses_the_cycle_collector_and_resumes_it() -> None:
+    import gc
+
+    from dashboard import polling
+
+    seen = []
+    with polling.cycles_uncollected():
+        seen.append(gc.isenabled())
+    assert seen == [False] and gc.isenabled()
+    with pytest.raises(RuntimeError), polling.cycles_uncollected():
+        raise RuntimeError("a poll that fails")
+    assert gc.isenabled()
