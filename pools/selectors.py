@@ -324,9 +324,11 @@ def team_pool_overview(*, sources: Sequence[Source]) -> PoolOverview:
             figures.paid_reported += 1
             # A total that covers only recent days (SBI) can be below the payouts stored.
             figures.paid_total += max(balance.paid_total, stored or ZERO)
-    return PoolOverview(
-        sorted(coins.values(), key=lambda f: f.coin), worker_status_counts(sources=enabled), accounts
-    )
+    # Each source is in exactly one coin's group unless one mines several: then the groups
+    # are split by subaccount and need not add up to the whole.
+    everyone = (worker_status_counts(sources=enabled) if by_subaccount else
+                {name: sum(counts[name] for _, counts in counted) for name in WORKER_COUNT_NAMES})
+    return PoolOverview(sorted(coins.values(), key=lambda f: f.coin), everyone, accounts)
 
 
 def coin_shares(source: Source, account: PoolAccount | None) -> dict[str, float]:
@@ -371,6 +373,9 @@ def team_workers(
     return workers
 
 
+WORKER_COUNT_NAMES = [*(s.value for s in WorkerStatus), "missing"]
+
+
 def worker_status_counts(
     *, sources: Sequence[Source], q: str = "", subaccount: str = "", subaccounts: list[str] | None = None
 ) -> dict[str, int]:
@@ -387,7 +392,7 @@ def worker_status_counts(
            for s in WorkerStatus},
         missing=Count("pk", filter=Q(missing_since__isnull=False)),
     )
-    return {name: counts[name] or 0 for name in [*(s.value for s in WorkerStatus), "missing"]}
+    return {name: counts[name] or 0 for name in WORKER_COUNT_NAMES}
 
 
 def team_earnings(
