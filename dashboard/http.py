@@ -13,10 +13,14 @@ import json
 import logging
 import os
 import random
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from itertools import islice
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -27,6 +31,7 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = f"Hashwatch/{__version__} (self-hosted mining dashboard)"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+T = TypeVar("T")
 
 
 class UpstreamError(Exception):
@@ -166,6 +171,7 @@ class HttpClient:
         self.environment: dict[str, dict[str, Any]] = {}
         self.sleep = sleep
         self.request_count = 0
+        self.counting = threading.Lock()  # pages may be fetched on several threads at once
 
     def environment_for(self, url: str) -> dict[str, Any]:
         """The proxies (HTTPS_PROXY, NO_PROXY...) and CA bundle (REQUESTS_CA_BUNDLE) the
@@ -197,7 +203,8 @@ class HttpClient:
             if self.guard is not None:
                 self.guard()
             timeout = self.timeout_left(url)
-            self.request_count += 1
+            with self.counting:
+                self.request_count += 1
             try:
                 raw = self.session.request(
                     method, url, params=params, headers=headers, json=json_body,
@@ -244,6 +251,24 @@ class HttpClient:
 
     def get_json(self, url: str, **kwargs: Any) -> Any:
         return self.request("GET", url, **kwargs).json()
+
+
+def in_order(fetch: Callable[[int], T], numbers: Iterable[int], *, at_once: int) -> Iterator[T]:
+    """fetch(n) for every n, up to `at_once` of them running together on threads, the
+    results yielded in the order of `numbers`. A fetch that fails raises when its turn comes;
+    a consumer that stops (or a failure) cancels the fetches not yet started and waits for
+    the running ones, which the client's timeouts and the poll's deadline bound."""
+    remaining = iter(numbers)
+    with ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="hashwatch-fetch") as pool:
+        running: deque[Future[T]] = deque(pool.submit(fetch, n) for n in islice(remaining, at_once))
+        try:
+            while running:
+                done = running.popleft().result()
+                running.extend(pool.submit(fetch, n) for n in islice(remaining, 1))
+                yield done
+        finally:
+            for future in running:
+                future.cancel()
 
 
 def status_error(response: Response) -> UpstreamError:

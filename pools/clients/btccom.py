@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from dashboard.http import CredentialsRejected, SchemaError, UpstreamError, where
+from dashboard.http import CredentialsRejected, SchemaError, UpstreamError, in_order, where
 from dashboard.sources import PollContext
 from pools.clients import base
 from pools.clients.base import (
@@ -32,6 +32,9 @@ Record = Mapping[str, Any]
 
 COIN = "BTC"
 PAGE_SIZE = 50  # the largest page the API allows
+# Worker pages in flight at once: enough to hide the round trips of a big farm's list, few
+# enough to stay a polite client (429s are honoured and retried like any other).
+WORKER_PAGES_AT_ONCE = 4
 EARN_HISTORY = "/v1/account/earn-history"
 RECENT_DAYS = 30  # a first poll's own window; older days come from the back-fill
 OVERLAP_DAYS = 2  # re-read before the last success: a day the pool revised or a poll missed
@@ -234,7 +237,7 @@ class BtcComClient:
     def workers(self) -> list[base.WorkerState]:
         """Every worker, whatever its status, once per name."""
         return unique_by(base.parse_records(
-            self._pages("/v1/worker", "data", status="all"), self._worker,
+            self._pages("/v1/worker", "data", at_once=WORKER_PAGES_AT_ONCE, status="all"), self._worker,
             what="BTC.com worker list", problems=self.problems,
         ), key=lambda worker: worker.name)
 
@@ -285,19 +288,36 @@ class BtcComClient:
             self.problems.append(f"BTC.com {path} skipped: {exc.message}")
             return None
 
-    def _pages(self, path: str, key: str, **params: Any) -> Iterator[Any]:
-        """Rows of every page, fetched lazily: a consumer that stops stops the requests."""
-        page = 1
-        while True:
-            data = as_object(self._call(path, page=page, page_size=PAGE_SIZE, **params),
-                             what=f"data from {path}")
-            rows = pick(data, key) or []
-            if not isinstance(rows, list):
-                raise SchemaError(f"{path}: {key} is not a list")
+    def _pages(self, path: str, key: str, *, at_once: int = 1, **params: Any) -> Iterator[Any]:
+        """Rows of every page, fetched lazily: a consumer that stops stops the requests.
+
+        The first page tells how many there are; with `at_once` above 1 the others are then
+        fetched that many at a time (still yielded in order), since a list of 100,000 workers
+        is 2,000 pages and each waits a round trip. A list that grew while it was read is
+        followed page by page, as is every list with `at_once` 1."""
+        def page(number: int) -> tuple[list[Any], int]:
+            return self._page(path, key, number, params)
+
+        number, (rows, count) = 1, page(1)
+        yield from rows
+        if at_once > 1 and rows and count > 1:
+            number = count
+            # rows and count end as the last page reports them, for the loop below.
+            for rows, count in in_order(page, range(2, number + 1), at_once=at_once):  # noqa: B007
+                yield from rows
+        while rows and number < count:
+            number += 1
+            rows, count = page(number)
             yield from rows
-            if not rows or page >= to_int(pick(data, "page_count"), field="page_count"):
-                return
-            page += 1
+
+    def _page(self, path: str, key: str, number: int, params: Mapping[str, Any]) -> tuple[list[Any], int]:
+        """One page's rows and the page count it reports."""
+        data = as_object(self._call(path, page=number, page_size=PAGE_SIZE, **params),
+                         what=f"data from {path}")
+        rows = pick(data, key) or []
+        if not isinstance(rows, list):
+            raise SchemaError(f"{path}: {key} is not a list")
+        return rows, to_int(pick(data, "page_count"), field="page_count")
 
     def _call(self, path: str, *, auth: bool = True, **params: Any) -> Any:
         url = self.ctx.base_url + path

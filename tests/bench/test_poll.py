@@ -13,8 +13,10 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
+from datetime import time as day_time
 from typing import Any
 
 import pytest
@@ -27,6 +29,7 @@ from dashboard.polling import http_client, source_poll
 from dashboard.services import source_create
 from dashboard.sources import PollContext, get_kind
 from pools import models as m
+from pools.clients import btccom as btccom_client
 from pools.clients.base import PoolSnapshot
 from pools.ingest import poll_moment
 from simulator import btccom
@@ -42,6 +45,7 @@ POLL_SECONDS = 10.0
 POLL_MEGABYTES = 300.0
 REPEAT_POLLS = 3
 FETCHES = 2
+ROUND_TRIP = 0.02  # a nearby region's API; across continents it is 100 ms and more
 RACK_TH = 110.0
 
 
@@ -76,6 +80,7 @@ class BigAccountApi(btccom.BtccomApi):
             for account in (BIG, HUGE_FARM)}
         self.workers.update(self.farms)
         self.answers: dict[tuple[Any, ...], Response] = {}
+        self.round_trip = 0.0  # seconds each answer is held back, as a distant upstream would
         self.snapshots: dict[tuple[int, datetime], list[btccom.WorkerSnapshot]] = {}
 
     def scenario_changed(self, run: Any) -> None:
@@ -87,6 +92,8 @@ class BigAccountApi(btccom.BtccomApi):
         key = (request.method, request.path, tuple(sorted(request.query.items())), request.now)
         if key not in self.answers:
             self.answers[key] = super().dispatch(request)
+        if self.round_trip:
+            time.sleep(self.round_trip)
         return self.answers[key]
 
     def _snapshots(self, account: btccom.Account, now: datetime) -> list[btccom.WorkerSnapshot]:
@@ -99,7 +106,7 @@ class BigAccountApi(btccom.BtccomApi):
     def _earned(self, account: btccom.Account, day: date, now: datetime) -> int:
         # The exact figure replays every worker's outages for every day of history, minutes
         # of work at this size; the nominal output is as good for timing.
-        start = datetime.combine(day, time(), tzinfo=UTC).timestamp()
+        start = datetime.combine(day, day_time(), tzinfo=UTC).timestamp()
         mined = min(max(now.timestamp() - start, 0.0), btccom.DAY)
         th = sum(rack.count * rack.nominal_th for rack in account.racks)
         return int(th * mined / btccom.DAY * btccom.satoshi_per_th_day(day))
@@ -181,6 +188,18 @@ def test_poll_of_30000_workers(upstream: SimulatorServer, big_source: Source, se
     fetches = [timed(lambda: fetch(big_source))[1] for _ in range(FETCHES)]
     per_fetch = calls(upstream) // FETCHES
     report_durations(1, f"fetch alone: {per_fetch} HTTP calls, parsed", fetches, unit="s")
+    api = upstream.simulator.apis["btccom"]
+    assert isinstance(api, BigAccountApi)
+    api.round_trip = ROUND_TRIP
+    try:
+        for at_once in (1, btccom_client.WORKER_PAGES_AT_ONCE):
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(btccom_client, "WORKER_PAGES_AT_ONCE", at_once)
+                report_durations(1, f"fetch alone, {ROUND_TRIP * 1000:.0f} ms round trip: "
+                                    f"{at_once} worker page{'s' if at_once > 1 else ''} at a time",
+                                 [timed(lambda: fetch(big_source))[1]], unit="s")
+    finally:
+        api.round_trip = 0.0
     report_durations(1, "poll 30,000 workers: first (rows inserted)", [poll(big_source)],
                      unit="s", limit=POLL_SECONDS)
     repeats = [poll(big_source) for _ in range(REPEAT_POLLS)]

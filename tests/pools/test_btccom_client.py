@@ -430,7 +430,8 @@ def test_it_reads_every_worker_page(upstream: responses.RequestsMock) -> None:
     client = make_client()
     workers = {w.name: w for w in client.workers()}
 
-    assert [c["page"] for c in calls_to(upstream, "/v1/worker")] == ["1", "2", "3"]
+    # The first page tells the count; the others may arrive in any order.
+    assert sorted(c["page"] for c in calls_to(upstream, "/v1/worker")) == ["1", "2", "3"]
     assert list(workers) == ["55x2", "s9-gh", "pure-1", "rack-p", "old-rig", "farm-e"]
     assert workers["s9-gh"].hashrate_hs == pytest.approx(13500.5e9)
     assert workers["s9-gh"].hashrate_24h_hs == pytest.approx(13.49 * T)
@@ -446,6 +447,22 @@ def test_it_reads_every_worker_page(upstream: responses.RequestsMock) -> None:
     assert client.problems == [
         "BTC.com worker list record 6 skipped: shares_1m is not a number: '-'",
     ]
+
+
+def test_it_follows_a_worker_list_that_grew_while_it_was_read(upstream: responses.RequestsMock) -> None:
+    pages = {page: payload(f"worker-list-page-{page}") for page in (1, 2, 3)}
+    # By the time page 3 is read, a fourth page exists.
+    pages[3]["data"]["page_count"] = 4
+    pages[4] = {"err_no": 0, "data": {"page": 4, "page_size": 50, "page_count": 4, "data": [
+        {**pages[1]["data"]["data"][0], "worker_name": "late-arrival"}]}}
+    for page, body in pages.items():
+        upstream.get(BASE + "/v1/worker", json=body, match=[matchers.query_param_matcher(
+            {**AUTH, "status": "all", "page": page, "page_size": 50})])
+
+    names = [w.name for w in make_client().workers()]
+
+    assert sorted(c["page"] for c in calls_to(upstream, "/v1/worker")) == ["1", "2", "3", "4"]
+    assert names[-1] == "late-arrival"
 
 
 def test_it_counts_a_record_whose_fields_changed(upstream: responses.RequestsMock) -> None:
