@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 
 from pools.clients.base import WorkerState
 from tests.bench.budgets import (  # noqa: F401  (the hooks are pytest's; the rest re-exported)
@@ -40,6 +40,18 @@ def committed(call: Callable[[], T]) -> T:
     """Run in a transaction of its own, as a poll does: the commit is part of the cost."""
     with transaction.atomic():
         return call()
+
+
+def settle() -> None:
+    """Have Postgres write out what a bulk fill (or its flush) left in memory now, rather
+    than over the next minutes while later figures are being taken: a spread checkpoint of
+    millions of rows is I/O the benches would otherwise time along with their own work. A
+    role that may not run CHECKPOINT (superuser or pg_checkpoint) goes on unsettled."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("CHECKPOINT")
+    except DatabaseError:
+        pass
 
 
 def fleet(count: int, *, at: datetime, seed: int = 7) -> list[WorkerState]:

@@ -30,7 +30,7 @@ from dashboard.services import source_create
 from pools import ingest
 from pools import models as m
 from pools.retention import ROLLUP_FIELDS, ROLLUP_UNIQUE
-from tests.bench.conftest import TERA, fleet, report_durations, timed
+from tests.bench.conftest import TERA, fleet, report_durations, settle, timed
 
 pytestmark = pytest.mark.bench
 
@@ -128,6 +128,7 @@ def seeded(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterato
             # lets an index-only scan skip the table. Left to autovacuum itself, it would run
             # in the middle of the timed requests.
             cursor.execute(f"VACUUM ANALYZE {', '.join(TABLES)}")
+        settle()
         yield Seeded(user, sources[0])
         call_command("flush", interactive=False, verbosity=0)
 

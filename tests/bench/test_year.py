@@ -37,7 +37,7 @@ from dashboard.services import source_create
 from pools import ingest
 from pools import models as m
 from pools.retention import HOURLY, RAW_ACCOUNT, RAW_WORKER
-from tests.bench.conftest import fleet, report_durations, timed
+from tests.bench.conftest import fleet, report_durations, settle, timed
 from tests.bench.test_pages import seed_accounts, seed_sources
 
 pytestmark = pytest.mark.bench
@@ -153,12 +153,14 @@ def year(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[
             cursor.execute(f"VACUUM ANALYZE {', '.join(TABLES)}")
             cursor.execute("SELECT count(*) FROM pools_hashratesample")
             raw = cursor.fetchone()[0]
+        settle()
         report_durations(10, f"year: fill ({raw:,} raw samples, {YEAR_WORKER_SERIES:,} big-farm series)",
                          [seconds], unit="s")
         worker = m.Worker.objects.filter(source=big).order_by("name").first()
         assert worker is not None
         yield Year(user, big, worker)
         call_command("flush", interactive=False, verbosity=0)
+        settle()
 
 
 @pytest.fixture
