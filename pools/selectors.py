@@ -430,9 +430,26 @@ def team_payouts(
     return rows
 
 
-def totals_by_coin(rows: QuerySet[DailyEarning] | QuerySet[Payout]) -> dict[str, Decimal]:
-    return {row["coin"]: row["total"] for row in
-            rows.order_by().values("coin").annotate(total=Sum("amount")).order_by("coin")}
+@dataclass(frozen=True)
+class RangeSums:
+    """What a page needs to know of all the rows in its range, read in one pass."""
+
+    totals: dict[str, Decimal]  # per coin, in coin order
+    count: int
+    with_fee: int  # rows that report a fee (payouts; always 0 for earnings)
+
+
+def range_sums(rows: QuerySet[DailyEarning] | QuerySet[Payout], *, fees: bool = False) -> RangeSums:
+    """Totals per coin, the row count (for the pager) and, for payouts, how many carry a fee:
+    one scan of the range instead of one each (a year of 50 sources is 18,000 rows)."""
+    measures: dict[str, Any] = {"total": Sum("amount"), "n": Count("pk")}
+    if fees:
+        measures["fees"] = Count("fee")  # counts the rows whose fee is not null
+    summed: Any = rows.order_by().values("coin").annotate(**measures).order_by("coin")
+    per_coin: list[dict[str, Any]] = list(summed)
+    return RangeSums(totals={row["coin"]: row["total"] for row in per_coin},
+                     count=sum(row["n"] for row in per_coin),
+                     with_fee=sum(row.get("fees", 0) for row in per_coin))
 
 
 @dataclass(frozen=True)

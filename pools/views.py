@@ -273,9 +273,11 @@ def earnings_charts(earnings: Any, sources: list[Source], *, start: date | None,
             for coin, per_source in sorted(by_coin.items())]
 
 
-def paged(request: HttpRequest, rows: Any, per_page: int, param: str) -> Any:
-    """One page of a queryset: only its rows are loaded, plus a count."""
-    return Paginator(rows, per_page).get_page(request.GET.get(param))
+def paged(request: HttpRequest, rows: Any, per_page: int, param: str, *, count: int) -> Any:
+    """One page of a queryset of `count` rows: only the page's rows are loaded."""
+    paginator = Paginator(rows, per_page)
+    paginator.count = count  # known already: spares a COUNT over the whole range
+    return paginator.get_page(request.GET.get(param))
 
 
 def total_rows(earned: list[Any], paid: list[Any]) -> list[list[Any]]:
@@ -295,14 +297,15 @@ def earnings(request: HttpRequest) -> HttpResponse:
     range_key, start, end = window.key, window.start, window.end
     earnings_in_range = selectors.team_earnings(sources=sources, start=start, end=end)
     payouts_in_range = selectors.team_payouts(sources=sources, start=start, end=end)
+    earned, paid = selectors.range_sums(earnings_in_range), selectors.range_sums(payouts_in_range, fees=True)
+    earning_totals, payout_totals = earned.totals, paid.totals
     # Charts and totals read plain values; model rows are loaded for the shown pages only.
-    rows_page = paged(request, earnings_in_range.select_related(None), EARNING_ROWS_PER_PAGE, "page")
+    rows_page = paged(request, earnings_in_range.select_related(None), EARNING_ROWS_PER_PAGE, "page",
+                      count=earned.count)
     payouts_page = paged(request, payouts_in_range.select_related(None).order_by("-paid_at", "-pk"),
-                         PAYOUTS_PER_PAGE, "payouts_page")
+                         PAYOUTS_PER_PAGE, "payouts_page", count=paid.count)
     rows = list(selectors.with_known_sources(rows_page.object_list, sources))
     payouts = list(selectors.with_known_sources(payouts_page.object_list, sources))
-    earning_totals = selectors.totals_by_coin(earnings_in_range)
-    payout_totals = selectors.totals_by_coin(payouts_in_range)
     # Every row is worth its amount at the price of its own (UTC pool) day.
     day_prices = team_day_prices(team=request.team, start=start, end=end,  # type: ignore[attr-defined]
                                  coins={*earning_totals, *payout_totals})
@@ -322,7 +325,7 @@ def earnings(request: HttpRequest) -> HttpResponse:
         "charts": earnings_charts(earnings_in_range.select_related(None), sources, start=start, end=end),
         "range_key": range_key,
         # A fee column only where some pool reports fees: for the others it would be all dashes.
-        "payout_fees": payouts_in_range.filter(fee__isnull=False).exists(),
+        "payout_fees": paid.with_fee > 0,
         "ranges": EARNING_RANGES, "start": start, "end": end, "scope": scope,
         "earning_totals": earning_totals, "payout_totals": payout_totals, "quotes": quotes,
         "total_rows": total_rows(
