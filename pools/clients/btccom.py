@@ -301,10 +301,9 @@ class BtcComClient:
         number, (rows, count) = 1, page(1)
         yield from rows
         if at_once > 1 and rows and count > 1:
-            number = count
-            # rows and count end as the last page reports them, for the loop below.
-            for rows, count in in_order(page, range(2, number + 1), at_once=at_once):  # noqa: B007
-                yield from rows
+            for last in in_order(page, range(2, count + 1), at_once=at_once):
+                yield from last[0]
+            number, (rows, count) = count, last  # as the last page reports them
         while rows and number < count:
             number += 1
             rows, count = page(number)
